@@ -1,0 +1,54 @@
+"""AdaMomentum — Wang, Kang, Qin, Wang, Xu, Zhang, Fu, arXiv 2106.11514."""
+
+import torch
+
+from .adaptive_moments import (add_direction, moment_buffers, scale_weights, update_moments,
+                               validate_adam_arguments)
+from .base_weights import BaseWeightsMixin
+from .gradients import parameters_with_gradients
+
+
+class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
+    r"""Adam whose second moment tracks the momentum m_t instead of the raw gradient.
+
+    Algorithm (m_0 = v_0 = 0, t counted from 1)::
+
+        m_t = β1 m_{t−1} + (1−β1) g_t
+        v_t = β2 v_{t−1} + (1−β2) m_t² + ε          ε inside the average, accumulated every step
+        θ_t = (1 − ηλ) θ_{t−1} − η · (m_t / (1−β1^t)) / √(v_t / (1−β2^t))
+
+    There is no ε outside the square root. Weight decay λ is decoupled (AdamW-style). With β1 = 0
+    this is Adam with ε inside the average. Under pure gradient noise E[m²] → σ²(1−β1)/(1+β1), so
+    steps are up to √((1+β1)/(1−β1)) ≈ 4.4× Adam's at β1 = 0.9: learning rates do not transfer 1:1.
+
+    Args:
+        params: parameters or param groups.
+        lr: η ≥ 0.  betas: (β1, β2), each in [0, 1).  eps: ε > 0.  weight_decay: λ ≥ 0.
+        foreach: multi-tensor fast path (True) or per-parameter reference path.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, foreach: bool = True):
+        defaults = validate_adam_arguments(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(defaults, foreach=foreach))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update; ``closure`` (optional) re-evaluates the loss and gradients."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params, grads = parameters_with_gradients(group, type(self).__name__)
+            if not params:
+                continue
+            group["step"] = group.get("step", 0) + 1
+            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
+            foreach = group["foreach"]
+            scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
+            update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach,
+                           second_moment_of_momentum=True, eps_inside=group["eps"])
+            add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=group["step"],
+                          betas=group["betas"], eps=0.0, foreach=foreach)
+        return loss

@@ -1,0 +1,155 @@
+"""SGD with momentum whose parameters hold weights shifted along the momentum.
+
+Overshoot-SGD and Momentum-SAM are the same algorithm with a different shift: both take the
+gradient at θ'_t = θ_t − c_t b_t and differ only in the scale c_t (η_t·γ for Overshoot,
+ρ/‖b_t‖ for MSAM). This module holds that shared algorithm; the two optimizers supply c_t.
+"""
+
+import torch
+
+from . import hyperparameters
+from .base_weights import BaseWeightsMixin
+from .gradients import parameters_with_gradients
+
+
+class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
+    r"""Heavy-ball SGD evaluated at shifted weights θ' = θ − c·b.
+
+    With the PyTorch momentum convention (the buffer sums gradients, b_0 = 0)::
+
+        g_t  = ∇f(θ'_{t−1}) + λ θ_{t−1}            gradient at the stored weights, L2 at the base
+        b_t  = β b_{t−1} + g_t
+        θ_t  = θ_{t−1} − η_t b_t                    base weights: plain SGD with momentum
+        θ'_t = θ_t − c_t b_t                        stored weights, c_t from the subclass
+
+    Only θ' and the momentum are stored; θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1} is recovered from the
+    scale c_{t−1} applied at the previous step, which is kept per group under ``"applied_shift"``
+    (0 before the first step, so the first gradient is taken at unshifted weights). Because the
+    applied scale is stored, a learning-rate or ρ schedule changes only future shifts and never
+    leaves a permanent offset: the base weights are exactly those of SGD with momentum on the
+    gradients taken at θ'. Substituting b_{t−1} = (b_t − g_t)/β gives the one-pass update of the
+    fast path::
+
+        θ'_t = θ'_{t−1} − (η_t + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t
+
+    The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
+    a single ``lerp`` pass over memory; all formulas above are in terms of b_t = m_t/(1−β).
+    """
+
+    stores_shifted_weights = True
+
+    def __init__(self, params, defaults: dict, foreach: bool = True):
+        defaults = dict(defaults, foreach=foreach)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("applied_shift", 0.0)
+
+    def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
+        """Return c_t per group, given the updated EMA buffers m_t of every group."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _check_momentum_allows_shift(name: str, shift: float, momentum: float) -> None:
+        if shift > 0 and momentum == 0:
+            raise ValueError(
+                f"{name}={shift!r} needs momentum > 0 (got momentum=0): the stored shift is "
+                "recovered through the momentum buffer"
+            )
+
+    def _group_tensors(self, group: dict) -> tuple[list, list, list]:
+        params, grads = parameters_with_gradients(group, type(self).__name__)
+        buffers = []
+        for param in params:
+            state = self.state[param]
+            if "exp_avg" not in state:
+                state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            buffers.append(state["exp_avg"])
+        return params, grads, buffers
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
+        self._refuse_step_in_base_weights()
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        tensors = [self._group_tensors(group) for group in self.param_groups]
+        for group, (params, grads, buffers) in zip(self.param_groups, tensors):
+            group.setdefault("applied_shift", 0.0)
+            update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
+            tensors_with_decay = update_buffers(group, params, grads, buffers)
+            grads[:] = tensors_with_decay
+        shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
+        for group, (params, grads, buffers), shift in zip(self.param_groups, tensors, shifts):
+            update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
+            if params:
+                update_weights(group, params, grads, buffers, shift)
+            group["applied_shift"] = shift
+        return loss
+
+    @torch.no_grad()
+    def _move_to_base(self) -> None:
+        for group in self.param_groups:
+            scale = group.get("applied_shift", 0.0) / (1.0 - group["momentum"])
+            for param in group["params"]:
+                if "exp_avg" in self.state[param] and scale != 0.0:
+                    param.add_(self.state[param]["exp_avg"], alpha=scale)
+
+
+def _update_buffers_loop(group, params, grads, buffers) -> list[torch.Tensor]:
+    """Reference path, literally: θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1}; g_t += λ θ_{t−1};
+    b_t = β b_{t−1} + g_t; θ_t = θ_{t−1} − η b_t. The parameters hold θ_t afterwards."""
+    beta, decay, lr = group["momentum"], group["weight_decay"], group["lr"]
+    previous_shift = group["applied_shift"]
+    effective = []
+    for param, grad, buffer in zip(params, grads, buffers):
+        param.add_(buffer, alpha=previous_shift / (1.0 - beta))
+        if decay != 0:
+            grad = grad + decay * param
+        buffer.mul_(beta).add_(grad, alpha=1.0 - beta)
+        param.add_(buffer, alpha=-lr / (1.0 - beta))
+        effective.append(grad)
+    return effective
+
+
+def _update_buffers_foreach(group, params, grads, buffers) -> list[torch.Tensor]:
+    """Fast path of ``_update_buffers_loop``: the buffer update is one lerp pass."""
+    if not params:
+        return grads
+    beta, decay = group["momentum"], group["weight_decay"]
+    if decay != 0:
+        grads = torch._foreach_add(grads, params, alpha=decay)
+        if group["applied_shift"] != 0:
+            torch._foreach_add_(grads, buffers, alpha=decay * group["applied_shift"] / (1.0 - beta))
+    torch._foreach_lerp_(buffers, grads, 1.0 - beta)
+    return grads
+
+
+def _update_weights_loop(group, params, grads, buffers, shift: float) -> None:
+    """Reference path: θ'_t = θ_t − c_t b_t (the parameters hold θ_t on entry)."""
+    for param, buffer in zip(params, buffers):
+        param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
+
+
+def _update_weights_foreach(group, params, grads, buffers, shift: float) -> None:
+    """Fast path: θ'_t = θ'_{t−1} − (η + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t in two passes."""
+    beta, lr = group["momentum"], group["lr"]
+    previous_shift = group["applied_shift"]
+    gradient_coefficient = previous_shift / beta if previous_shift != 0 else 0.0
+    momentum_coefficient = (lr + shift - gradient_coefficient) / (1.0 - beta)
+    torch._foreach_add_(params, buffers, alpha=-momentum_coefficient)
+    if gradient_coefficient != 0:
+        torch._foreach_add_(params, grads, alpha=-gradient_coefficient)
+
+
+def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:
+    """Checked ``lr``, ``momentum`` and ``weight_decay`` as a defaults dict."""
+    return {
+        "lr": hyperparameters.non_negative("lr", lr),
+        "momentum": hyperparameters.momentum_coefficient("momentum", momentum),
+        "weight_decay": hyperparameters.non_negative("weight_decay", weight_decay),
+    }

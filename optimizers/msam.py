@@ -1,0 +1,65 @@
+"""Momentum-SAM (MSAM) on SGD — Becker, Altrock, Risse, arXiv 2401.12033."""
+
+import math
+
+import torch
+
+from . import hyperparameters
+from .momentum_shift import MomentumShiftSGD, validate_sgd_arguments
+
+NORM_FLOOR = 1e-12
+"""Added to ‖v‖ before dividing, as in the paper's code, so a zero buffer gives no shift."""
+
+
+class MSAM(MomentumShiftSGD):
+    r"""SGD with momentum whose gradient is taken at w̃ = w − ρ v/‖v‖ (a step of length ρ back
+    along the last update), giving SAM-like flatness at the cost of one gradient per step.
+
+    Algorithm (PyTorch momentum convention, v_0 = 0, ‖·‖ the global L2 norm over all parameters)::
+
+        g_t  = ∇f(w̃_{t−1}) + λ w_{t−1}
+        v_t  = μ v_{t−1} + g_t
+        w_t  = w_{t−1} − η_t v_t
+        w̃_t = w_t − ρ_t v_t / (‖v_t‖ + 1e-12)
+
+    The parameters hold w̃; the first step is unperturbed (w̃_0 = w_0). The scale applied at the
+    last step, ρ_{t−1}/‖v_{t−1}‖, is stored per group (``"applied_shift"``) and used to remove the
+    perturbation, so a ρ or lr schedule never leaves a permanent shift (the paper's code rescales
+    by the current ρ). ``base_weights()`` returns w = w̃ + ρ v/‖v‖. Weight decay λ is L2 at the
+    unperturbed weights w (the paper's code adds it at w̃; the two differ by O(λρ)).
+
+    ρ = 0 is SGD with momentum; the time-varying ρ_t = η μ ‖v_t‖ is Sutskever-form Nesterov
+    momentum, i.e. ``torch.optim.SGD(nesterov=True)``. The paper uses ρ ≈ 3 on CIFAR.
+
+    Args:
+        params: parameters or param groups (ρ may differ per group; the norm is global).
+        lr: η ≥ 0.
+        momentum: μ ∈ [0, 1); must be > 0 when rho > 0.
+        rho: ρ ≥ 0, the length of the perturbation.
+        weight_decay: λ ≥ 0, coupled L2 at the unperturbed weights.
+        foreach: use the multi-tensor fast path (True) or the per-parameter reference path.
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.9, rho: float = 0.3,
+                 weight_decay: float = 0.0, *, foreach: bool = True):
+        defaults = validate_sgd_arguments(lr, momentum, weight_decay)
+        defaults["rho"] = hyperparameters.non_negative("rho", rho)
+        self._check_momentum_allows_shift("rho", defaults["rho"], defaults["momentum"])
+        super().__init__(params, defaults, foreach)
+
+    def _shift_scales(self, groups, buffers) -> list[float]:
+        norm = _global_momentum_norm(groups, buffers)
+        return [group["rho"] / (norm + NORM_FLOOR) for group in groups]
+
+
+def _global_momentum_norm(groups, buffers) -> float:
+    """‖v‖ over all groups, from the EMA buffers m = (1−μ) v."""
+    squared = 0.0
+    for group, group_buffers in zip(groups, buffers):
+        if not group_buffers:
+            continue
+        norms = torch._foreach_norm(group_buffers) if group["foreach"] else [
+            torch.linalg.vector_norm(b) for b in group_buffers]
+        group_norm = torch.linalg.vector_norm(torch.stack(norms).double()).item()
+        squared += (group_norm / (1.0 - group["momentum"])) ** 2
+    return math.sqrt(squared)

@@ -1,0 +1,97 @@
+"""Momentum-SAM on AdamW — Becker, Altrock, Risse, arXiv 2401.12033."""
+
+import torch
+
+from . import hyperparameters
+from .adaptive_moments import (add_direction, moment_buffers, scale_weights, update_moments,
+                               validate_adam_arguments)
+from .base_weights import BaseWeightsMixin
+from .gradients import parameters_with_gradients
+from .msam import NORM_FLOOR
+
+
+class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
+    r"""AdamW whose gradient is taken at w̃ = w − ρ m/‖m‖, with m Adam's first moment.
+
+    Algorithm (‖·‖ the global L2 norm over all parameters; m not bias-corrected, which the
+    normalisation makes irrelevant)::
+
+        g_t  = ∇f(w̃_{t−1})
+        w_t  = AdamW step from w_{t−1} with g_t      (torch.optim.AdamW, decay before the step)
+        w̃_t = w_t − ρ_t m_t / (‖m_t‖ + 1e-12)
+
+    The parameters hold w̃; the first step is unperturbed. The scale ρ_t/‖m_t‖ applied is stored
+    per group (``"applied_shift"``), so ρ schedules (e.g. ρ = 0 during warm-up, as the paper does
+    for ViTs) never leave a permanent shift. ρ = 0 is ``torch.optim.AdamW``. The paper's code
+    applies the decay after the Adam step; the difference is O(η²λ).
+
+    Args:
+        params: parameters or param groups.  lr: η ≥ 0.  betas: (β1, β2) in [0, 1).
+        eps: ε > 0.  weight_decay: λ ≥ 0, decoupled.  rho: ρ ≥ 0 (the paper uses 1 by default).
+        foreach: multi-tensor fast path (True) or per-parameter reference path.
+    """
+
+    stores_shifted_weights = True
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, rho: float = 1.0, *, foreach: bool = True):
+        defaults = validate_adam_arguments(lr, betas, eps, weight_decay)
+        defaults["rho"] = hyperparameters.non_negative("rho", rho)
+        super().__init__(params, dict(defaults, foreach=foreach))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update; ``closure`` (optional) re-evaluates the loss and gradients at w̃."""
+        self._refuse_step_in_base_weights()
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        updated = []
+        for group in self.param_groups:
+            params, grads = parameters_with_gradients(group, type(self).__name__)
+            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
+            updated.append((params, exp_avgs))
+            if not params:
+                continue
+            foreach = group["foreach"]
+            group["step"] = group.get("step", 0) + 1
+            previous_shift = group.get("applied_shift", 0.0)
+            if previous_shift != 0:
+                _add_scaled(params, exp_avgs, previous_shift, foreach)
+            scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
+            update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
+            add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=group["step"],
+                          betas=group["betas"], eps=group["eps"], foreach=foreach)
+        norm = _global_norm([exp_avgs for _, exp_avgs in updated])
+        for group, (params, exp_avgs) in zip(self.param_groups, updated):
+            shift = group["rho"] / (norm + NORM_FLOOR)
+            if params:
+                _add_scaled(params, exp_avgs, -shift, group["foreach"])
+                group["applied_shift"] = shift
+        return loss
+
+    @torch.no_grad()
+    def _move_to_base(self) -> None:
+        for group in self.param_groups:
+            params = [p for p in group["params"] if "exp_avg" in self.state[p]]
+            exp_avgs = [self.state[p]["exp_avg"] for p in params]
+            _add_scaled(params, exp_avgs, group.get("applied_shift", 0.0), group["foreach"])
+
+
+def _add_scaled(params, tensors, scale: float, foreach: bool) -> None:
+    if not params or scale == 0:
+        return
+    if foreach:
+        torch._foreach_add_(params, tensors, alpha=scale)
+    else:
+        for param, tensor in zip(params, tensors):
+            param.add_(tensor, alpha=scale)
+
+
+def _global_norm(tensor_lists) -> float:
+    tensors = [t for tensors in tensor_lists for t in tensors]
+    if not tensors:
+        return 0.0
+    norms = torch._foreach_norm(tensors)
+    return torch.linalg.vector_norm(torch.stack([n.double() for n in norms])).item()

@@ -1,0 +1,138 @@
+"""Step-Tuned SGD — Castera, Bolte, Févotte, Pauwels, Neural Processing Letters 2022 (arXiv 2103.03570)."""
+
+import torch
+
+from . import hyperparameters
+from .base_weights import BaseWeightsMixin
+from .gradients import parameters_with_gradients
+
+
+class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
+    r"""SGD whose step is tuned by a stochastic Barzilai–Borwein (BB1) curvature estimate.
+
+    Each iteration k (counted from 0) uses one minibatch B_k twice::
+
+        s_k      = α_k γ_k,   α_k = lr / (k+1)^{1/2+δ},   γ_0 = clip(1)
+        θ_{k+½}  = θ_k − s_k ∇J_{B_k}(θ_k)
+        θ_{k+1}  = θ_{k+½} − s_k ∇J_{B_k}(θ_{k+½})
+        Δθ = θ_{k+½} − θ_k,   Δg = ∇J_{B_k}(θ_{k+½}) − ∇J_{B_k}(θ_k)       (same batch)
+        G_k = β G_{k−1} + (1−β) Δg,   Ĝ_k = G_k / (1 − β^{k+1})
+        γ_{k+1} = clip(‖Δθ‖² / ⟨Ĝ_k, Δθ⟩)  if ⟨Ĝ_k, Δθ⟩ > 0,  else clip(ν)
+
+    with clip(x) = min(max(x, min_step), max_step). γ is one global scalar: the inner products run
+    over all parameters of all groups. Coupled weight decay λ is added to both gradients before
+    differencing. The defaults (ν, β, min_step, max_step, δ) = (2, 0.9, 0.5, 2, 0.001) are the
+    paper's. With min_step = max_step = c this is SGD taking two steps c·α_k per batch.
+
+    ``step(closure)`` needs a closure that zeroes the gradients, evaluates the loss on the *same*
+    batch each time it is called, calls ``backward()`` and returns the loss; it is called twice
+    (two gradient evaluations per iteration) and the loss at θ_k is returned. BatchNorm running
+    statistics are updated by both evaluations. The current γ_k and k live in ``param_groups[0]``
+    (``"gamma"``, ``"iteration"``); G per parameter in ``state[p]["gradient_difference_ema"]``.
+
+    Args:
+        params: parameters or param groups.  lr: the scaling factor α ≥ 0 (the one tuned value).
+        nu: ν > 0, the step multiplier where the curvature is not positive.
+        beta: β ∈ [0, 1).  min_step, max_step: 0 < m̃ ≤ M̃.  delta: δ ≥ 0 (δ > 0 makes Σα_k² finite).
+        weight_decay: λ ≥ 0, coupled L2.  foreach: multi-tensor fast path or reference loop.
+    """
+
+    def __init__(self, params, lr: float, nu: float = 2.0, beta: float = 0.9,
+                 min_step: float = 0.5, max_step: float = 2.0, delta: float = 0.001,
+                 weight_decay: float = 0.0, *, foreach: bool = True):
+        defaults = {
+            "lr": hyperparameters.non_negative("lr", lr),
+            "nu": hyperparameters.positive("nu", nu),
+            "beta": hyperparameters.momentum_coefficient("beta", beta),
+            "min_step": hyperparameters.positive("min_step", min_step),
+            "max_step": hyperparameters.positive("max_step", max_step),
+            "delta": hyperparameters.non_negative("delta", delta),
+            "weight_decay": hyperparameters.non_negative("weight_decay", weight_decay),
+            "foreach": foreach,
+        }
+        if defaults["max_step"] < defaults["min_step"]:
+            raise ValueError(f"max_step={max_step!r} is out of range: allowed [min_step={min_step!r}, inf)")
+        super().__init__(params, defaults)
+
+    def _clip(self, value: float) -> float:
+        first = self.param_groups[0]
+        return min(max(value, first["min_step"]), first["max_step"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One iteration: two gradient evaluations of ``closure`` on the same batch."""
+        if closure is None:
+            raise RuntimeError("StepTunedSGD.step() needs a closure that re-evaluates the same "
+                               "batch: opt.step(closure)")
+        first = self.param_groups[0]
+        gamma = first.setdefault("gamma", self._clip(1.0))
+        iteration = first.setdefault("iteration", 0)
+
+        with torch.enable_grad():
+            loss = closure()
+        half_steps, first_grads = [], []
+        for group in self.param_groups:
+            params, grads = parameters_with_gradients(group, type(self).__name__)
+            size = group["lr"] / (iteration + 1) ** (0.5 + group["delta"]) * gamma
+            # A copy: the second evaluation overwrites or replaces the .grad tensors.
+            grads = _with_decay(grads, params, group["weight_decay"], copy=True)
+            _add(params, grads, -size, group["foreach"])
+            half_steps.append((params, size))
+            first_grads.append(grads)
+
+        with torch.enable_grad():
+            closure()
+        curvature, squared_step = 0.0, 0.0
+        for group, (params, size), grads_before in zip(self.param_groups, half_steps, first_grads):
+            if not params:
+                continue
+            grads_after = _with_decay([p.grad for p in params], params, group["weight_decay"],
+                                      copy=False)
+            averages = [self._difference_ema(p) for p in params]
+            differences = torch._foreach_sub(grads_after, grads_before)
+            if group["foreach"]:
+                torch._foreach_lerp_(averages, differences, 1.0 - group["beta"])
+            else:
+                for average, difference in zip(averages, differences):
+                    average.mul_(group["beta"]).add_(difference, alpha=1.0 - group["beta"])
+            debias = 1.0 - group["beta"] ** (iteration + 1)
+            # Δθ = −s g_before, so ⟨Ĝ, Δθ⟩ = −s⟨G, g_before⟩/debias and ‖Δθ‖² = s²‖g_before‖².
+            curvature -= size * _dot(averages, grads_before) / debias
+            squared_step += size**2 * _dot(grads_before, grads_before)
+            _add(params, grads_after, -size, group["foreach"])
+
+        ratio = squared_step / curvature if curvature > 0 else first["nu"]
+        first["gamma"] = self._clip(ratio)
+        first["iteration"] = iteration + 1
+        return loss
+
+    def _difference_ema(self, param: torch.Tensor) -> torch.Tensor:
+        state = self.state[param]
+        if "gradient_difference_ema" not in state:
+            state["gradient_difference_ema"] = torch.zeros_like(param)
+        return state["gradient_difference_ema"]
+
+
+def _with_decay(grads, params, decay: float, *, copy: bool):
+    """g + λθ as new tensors; with λ = 0 the gradients themselves, or copies if ``copy``."""
+    if not grads:
+        return grads
+    if decay != 0:
+        return torch._foreach_add(grads, params, alpha=decay)
+    return [g.clone() for g in grads] if copy else grads
+
+
+def _add(params, tensors, alpha: float, foreach: bool) -> None:
+    if not params:
+        return
+    if foreach:
+        torch._foreach_add_(params, tensors, alpha=alpha)
+    else:
+        for param, tensor in zip(params, tensors):
+            param.add_(tensor, alpha=alpha)
+
+
+def _dot(first, second) -> float:
+    """Σ_i ⟨a_i, b_i⟩ over tensor lists, accumulated in float64."""
+    return torch.stack([torch.dot(a.flatten().double(), b.flatten().double())
+                        for a, b in zip(first, second)]).sum().item()
