@@ -1,0 +1,59 @@
+# One-command set-up. `make reproduce` and `make test` create .venv when absent, install the
+# pinned stack (requirements.lock, also used as pip constraints so torch stays 2.13.0 CPU) and
+# the embedded data, then run. A second run installs nothing: the stamps below are up to date.
+# Root-only pieces (Fashion-MNIST from Debian, LaTeX) live in `make system-deps`.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+ENV_STAMP := $(VENV)/.installed
+DATA_STAMP := data/.installed
+CORES ?= all
+
+.PHONY: help setup reproduce test smoke system-deps lock benchmark clean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make reproduce    set up, then run the whole pipeline (snakemake --cores $(CORES))"
+	@echo "make test         set up, then run the test suite"
+	@echo "make smoke        set up, then run the whole pipeline on tiny sizes (< 3 min)"
+	@echo "make system-deps  root: Debian Fashion-MNIST and LaTeX (apt-get)"
+	@echo "make benchmark    time optimizer steps on ResNet-50 shapes"
+	@echo "make lock         re-pin requirements.lock and environment.yml from .venv"
+
+$(ENV_STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock -c requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(DATA_STAMP): $(ENV_STAMP)
+	$(BIN)/python -m experiments.tasks.install_data --root data
+	@touch $@
+
+setup: $(ENV_STAMP) $(DATA_STAMP)
+	@echo "environment $(VENV) and data/ are up to date"
+
+reproduce: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+test: setup
+	$(BIN)/python -m pytest
+
+smoke: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml --directory .
+
+system-deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make system-deps needs root (apt-get): run it with sudo"; exit 1; fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist latexmk \
+		texlive-latex-recommended texlive-fonts-recommended texlive-pictures lmodern
+
+benchmark: setup
+	$(BIN)/python benchmarks/optimizer_step.py
+
+lock: $(ENV_STAMP)
+	$(BIN)/python workflow/scripts/lock_environment.py $(BIN)/python
+
+clean:
+	rm -rf results logs .snakemake
