@@ -2,7 +2,8 @@
 
 import torch
 
-from .adaptive_moments import (add_direction, moment_buffers, scale_weights, update_moments,
+from . import buckets
+from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
 from .gradients import parameters_with_gradients
@@ -41,14 +42,21 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
-            if not params:
-                continue
-            group["step"] = group.get("step", 0) + 1
-            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
-            foreach = group["foreach"]
-            scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
-            update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach,
-                           second_moment_of_momentum=True, eps_inside=group["eps"])
-            add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=group["step"],
-                          betas=group["betas"], eps=0.0, foreach=foreach)
+            states = initialised_states(self, params)
+            for state in states:
+                state["step"] += 1
+            for step, bucket_params, bucket_grads, bucket_states in buckets.by_value(
+                    [state["step"] for state in states], params, grads, states):
+                self._update(group, step, bucket_params, bucket_grads, bucket_states)
         return loss
+
+    @staticmethod
+    def _update(group, step, params, grads, states) -> None:
+        exp_avgs = [state["exp_avg"] for state in states]
+        exp_avg_sqs = [state["exp_avg_sq"] for state in states]
+        foreach = group["foreach"]
+        scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
+        update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach,
+                       second_moment_of_momentum=True, eps_inside=group["eps"])
+        add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=step,
+                      betas=group["betas"], eps=0.0, foreach=foreach)

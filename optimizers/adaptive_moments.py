@@ -25,17 +25,21 @@ def validate_adam_arguments(lr, betas, eps, weight_decay) -> dict:
     }
 
 
-def moment_buffers(optimizer: torch.optim.Optimizer, params: list[torch.Tensor]):
-    """Return ``(exp_avgs, exp_avg_sqs)`` for ``params``, creating zero buffers on first use."""
-    exp_avgs, exp_avg_sqs = [], []
+def initialised_states(optimizer: torch.optim.Optimizer, params: list[torch.Tensor],
+                       **scalars) -> list[dict]:
+    """The state dicts of ``params``; on first use zero ``exp_avg``, ``exp_avg_sq``, ``step`` = 0
+    and the given per-parameter ``scalars``. The step count is per parameter, as in torch's Adam,
+    so a parameter whose first gradient comes late starts its bias correction at 1."""
+    states = []
     for param in params:
         state = optimizer.state[param]
         if "exp_avg" not in state:
             state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
             state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-        exp_avgs.append(state["exp_avg"])
-        exp_avg_sqs.append(state["exp_avg_sq"])
-    return exp_avgs, exp_avg_sqs
+            state["step"] = 0
+            state.update(scalars)
+        states.append(state)
+    return states
 
 
 def update_moments(exp_avgs, exp_avg_sqs, grads, betas, *, foreach: bool,

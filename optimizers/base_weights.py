@@ -29,8 +29,11 @@ class BaseWeightsMixin:
 
     @contextlib.contextmanager
     def base_weights(self) -> Iterator[None]:
-        """Context manager: parameters hold the base weights inside, the training weights after."""
-        if not self.stores_shifted_weights:
+        """Context manager: parameters hold the base weights inside, the training weights after.
+
+        A nested block is a no-op: the parameters already hold the base weights.
+        """
+        if not self.stores_shifted_weights or getattr(self, "_in_base_weights", False):
             yield
             return
         params = [p for group in self.param_groups for p in group["params"]]

@@ -20,6 +20,8 @@ def check_range(
 
     The interval is ``[low, high]``, with an end excluded when its ``*_open`` flag is set.
     """
+    if isinstance(value, bool):
+        raise ValueError(f"{name}={value!r} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -34,12 +36,12 @@ def check_range(
 
 def non_negative(name: str, value: float) -> float:
     """``value`` in [0, inf): learning rates, weight decay, overshoot, rho."""
-    return check_range(name, value, low=0.0)
+    return check_range(name, value, low=0.0, high_open=True)
 
 
 def positive(name: str, value: float) -> float:
     """``value`` in (0, inf): epsilons and step bounds."""
-    return check_range(name, value, low=0.0, low_open=True)
+    return check_range(name, value, low=0.0, low_open=True, high_open=True)
 
 
 def momentum_coefficient(name: str, value: float) -> float:

@@ -7,7 +7,7 @@ gradient at θ'_t = θ_t − c_t b_t and differ only in the scale c_t (η_t·γ 
 
 import torch
 
-from . import hyperparameters
+from . import buckets, hyperparameters
 from .base_weights import BaseWeightsMixin
 from .gradients import parameters_with_gradients
 
@@ -23,12 +23,12 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         θ'_t = θ_t − c_t b_t                        stored weights, c_t from the subclass
 
     Only θ' and the momentum are stored; θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1} is recovered from the
-    scale c_{t−1} applied at the previous step, which is kept per group under ``"applied_shift"``
-    (0 before the first step, so the first gradient is taken at unshifted weights). Because the
-    applied scale is stored, a learning-rate or ρ schedule changes only future shifts and never
-    leaves a permanent offset: the base weights are exactly those of SGD with momentum on the
-    gradients taken at θ'. Substituting b_{t−1} = (b_t − g_t)/β gives the one-pass update of the
-    fast path::
+    scale c_{t−1} applied to that parameter at its last step, kept as ``state[p]["applied_shift"]``
+    (0 before the first step, so the first gradient is taken at unshifted weights; a parameter
+    without a gradient keeps its weights and its shift). Because the applied scale is stored, a
+    learning-rate or ρ schedule changes only future shifts and never leaves a permanent offset:
+    the base weights are exactly those of SGD with momentum on the gradients taken at θ'.
+    Substituting b_{t−1} = (b_t − g_t)/β gives the one-pass update of the fast path::
 
         θ'_t = θ'_{t−1} − (η_t + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t
 
@@ -42,11 +42,6 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         defaults = dict(defaults, foreach=foreach)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("applied_shift", 0.0)
-
     def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
         """Return c_t per group, given the updated EMA buffers m_t of every group."""
         raise NotImplementedError
@@ -59,15 +54,18 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                 "recovered through the momentum buffer"
             )
 
-    def _group_tensors(self, group: dict) -> tuple[list, list, list]:
+    def _group_tensors(self, group: dict) -> tuple[list, list, list, list]:
+        """``(params, grads, buffers, previous shifts)`` of the parameters that have a gradient."""
         params, grads = parameters_with_gradients(group, type(self).__name__)
-        buffers = []
+        buffers, shifts = [], []
         for param in params:
             state = self.state[param]
             if "exp_avg" not in state:
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["applied_shift"] = 0.0
             buffers.append(state["exp_avg"])
-        return params, grads, buffers
+            shifts.append(state["applied_shift"])
+        return params, grads, buffers, shifts
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -78,35 +76,32 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         tensors = [self._group_tensors(group) for group in self.param_groups]
-        for group, (params, grads, buffers) in zip(self.param_groups, tensors):
-            group.setdefault("applied_shift", 0.0)
+        for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
             update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
-            tensors_with_decay = update_buffers(group, params, grads, buffers)
-            grads[:] = tensors_with_decay
+            grads[:] = update_buffers(group, params, grads, buffers, previous)
         shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
-        for group, (params, grads, buffers), shift in zip(self.param_groups, tensors, shifts):
+        for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
             update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
-            if params:
-                update_weights(group, params, grads, buffers, shift)
-            group["applied_shift"] = shift
+            update_weights(group, params, grads, buffers, previous, shift)
+            for param in params:
+                self.state[param]["applied_shift"] = shift
         return loss
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
         for group in self.param_groups:
-            scale = group.get("applied_shift", 0.0) / (1.0 - group["momentum"])
             for param in group["params"]:
-                if "exp_avg" in self.state[param] and scale != 0.0:
-                    param.add_(self.state[param]["exp_avg"], alpha=scale)
+                state = self.state.get(param, {})
+                if state.get("applied_shift", 0.0) != 0.0:
+                    param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - group["momentum"]))
 
 
-def _update_buffers_loop(group, params, grads, buffers) -> list[torch.Tensor]:
+def _update_buffers_loop(group, params, grads, buffers, previous) -> list[torch.Tensor]:
     """Reference path, literally: θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1}; g_t += λ θ_{t−1};
     b_t = β b_{t−1} + g_t; θ_t = θ_{t−1} − η b_t. The parameters hold θ_t afterwards."""
     beta, decay, lr = group["momentum"], group["weight_decay"], group["lr"]
-    previous_shift = group["applied_shift"]
     effective = []
-    for param, grad, buffer in zip(params, grads, buffers):
+    for param, grad, buffer, previous_shift in zip(params, grads, buffers, previous):
         param.add_(buffer, alpha=previous_shift / (1.0 - beta))
         if decay != 0:
             grad = grad + decay * param
@@ -116,34 +111,37 @@ def _update_buffers_loop(group, params, grads, buffers) -> list[torch.Tensor]:
     return effective
 
 
-def _update_buffers_foreach(group, params, grads, buffers) -> list[torch.Tensor]:
-    """Fast path of ``_update_buffers_loop``: the buffer update is one lerp pass."""
+def _update_buffers_foreach(group, params, grads, buffers, previous) -> list[torch.Tensor]:
+    """Fast path of ``_update_buffers_loop`` without touching θ': L2 at θ_{t−1}, one lerp pass."""
     if not params:
         return grads
     beta, decay = group["momentum"], group["weight_decay"]
     if decay != 0:
         grads = torch._foreach_add(grads, params, alpha=decay)
-        if group["applied_shift"] != 0:
-            torch._foreach_add_(grads, buffers, alpha=decay * group["applied_shift"] / (1.0 - beta))
+        for previous_shift, shift_grads, shift_buffers in buckets.by_value(previous, grads, buffers):
+            if previous_shift != 0:
+                torch._foreach_add_(shift_grads, shift_buffers,
+                                    alpha=decay * previous_shift / (1.0 - beta))
     torch._foreach_lerp_(buffers, grads, 1.0 - beta)
     return grads
 
 
-def _update_weights_loop(group, params, grads, buffers, shift: float) -> None:
+def _update_weights_loop(group, params, grads, buffers, previous, shift: float) -> None:
     """Reference path: θ'_t = θ_t − c_t b_t (the parameters hold θ_t on entry)."""
     for param, buffer in zip(params, buffers):
         param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
 
 
-def _update_weights_foreach(group, params, grads, buffers, shift: float) -> None:
+def _update_weights_foreach(group, params, grads, buffers, previous, shift: float) -> None:
     """Fast path: θ'_t = θ'_{t−1} − (η + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t in two passes."""
     beta, lr = group["momentum"], group["lr"]
-    previous_shift = group["applied_shift"]
-    gradient_coefficient = previous_shift / beta if previous_shift != 0 else 0.0
-    momentum_coefficient = (lr + shift - gradient_coefficient) / (1.0 - beta)
-    torch._foreach_add_(params, buffers, alpha=-momentum_coefficient)
-    if gradient_coefficient != 0:
-        torch._foreach_add_(params, grads, alpha=-gradient_coefficient)
+    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+            previous, params, grads, buffers):
+        gradient_coefficient = previous_shift / beta if previous_shift != 0 else 0.0
+        momentum_coefficient = (lr + shift - gradient_coefficient) / (1.0 - beta)
+        torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum_coefficient)
+        if gradient_coefficient != 0:
+            torch._foreach_add_(shift_params, shift_grads, alpha=-gradient_coefficient)
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

@@ -2,8 +2,8 @@
 
 import torch
 
-from . import hyperparameters
-from .adaptive_moments import (add_direction, moment_buffers, scale_weights, update_moments,
+from . import buckets, hyperparameters
+from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
 from .gradients import parameters_with_gradients
@@ -21,7 +21,7 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         w̃_t = w_t − ρ_t m_t / (‖m_t‖ + 1e-12)
 
     The parameters hold w̃; the first step is unperturbed. The scale ρ_t/‖m_t‖ applied is stored
-    per group (``"applied_shift"``), so ρ schedules (e.g. ρ = 0 during warm-up, as the paper does
+    per parameter (``state[p]["applied_shift"]``), so ρ schedules (e.g. ρ = 0 during warm-up, as the paper does
     for ViTs) never leave a permanent shift. ρ = 0 is ``torch.optim.AdamW``. The paper's code
     applies the decay after the Adam step; the difference is O(η²λ).
 
@@ -50,33 +50,42 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         updated = []
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
-            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
-            updated.append((params, exp_avgs))
-            if not params:
-                continue
-            foreach = group["foreach"]
-            group["step"] = group.get("step", 0) + 1
-            previous_shift = group.get("applied_shift", 0.0)
-            if previous_shift != 0:
-                _add_scaled(params, exp_avgs, previous_shift, foreach)
-            scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
-            update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
-            add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=group["step"],
-                          betas=group["betas"], eps=group["eps"], foreach=foreach)
-        norm = _global_norm([exp_avgs for _, exp_avgs in updated])
-        for group, (params, exp_avgs) in zip(self.param_groups, updated):
+            states = initialised_states(self, params, applied_shift=0.0)
+            updated.append((params, states))
+            for state in states:
+                state["step"] += 1
+            keys = [(state["step"], state["applied_shift"]) for state in states]
+            for (step, previous_shift), bucket_params, bucket_grads, bucket_states in buckets.by_value(
+                    keys, params, grads, states):
+                self._adamw_step_from_base(group, step, previous_shift, bucket_params,
+                                           bucket_grads, bucket_states)
+        norm = _global_norm([[state["exp_avg"] for state in states] for _, states in updated])
+        for group, (params, states) in zip(self.param_groups, updated):
             shift = group["rho"] / (norm + NORM_FLOOR)
-            if params:
-                _add_scaled(params, exp_avgs, -shift, group["foreach"])
-                group["applied_shift"] = shift
+            _add_scaled(params, [state["exp_avg"] for state in states], -shift, group["foreach"])
+            for state in states:
+                state["applied_shift"] = shift
         return loss
+
+    @staticmethod
+    def _adamw_step_from_base(group, step, previous_shift, params, grads, states) -> None:
+        """w_{t−1} = w̃_{t−1} + c_{t−1} m_{t−1}, then one AdamW step: the parameters hold w_t."""
+        foreach = group["foreach"]
+        exp_avgs = [state["exp_avg"] for state in states]
+        exp_avg_sqs = [state["exp_avg_sq"] for state in states]
+        _add_scaled(params, exp_avgs, previous_shift, foreach)
+        scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
+        update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
+        add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=step,
+                      betas=group["betas"], eps=group["eps"], foreach=foreach)
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
         for group in self.param_groups:
-            params = [p for p in group["params"] if "exp_avg" in self.state[p]]
-            exp_avgs = [self.state[p]["exp_avg"] for p in params]
-            _add_scaled(params, exp_avgs, group.get("applied_shift", 0.0), group["foreach"])
+            for param in group["params"]:
+                state = self.state.get(param, {})
+                if state.get("applied_shift", 0.0) != 0.0:
+                    param.add_(state["exp_avg"], alpha=state["applied_shift"])
 
 
 def _add_scaled(params, tensors, scale: float, foreach: bool) -> None:

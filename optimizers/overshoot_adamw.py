@@ -2,8 +2,8 @@
 
 import torch
 
-from . import hyperparameters
-from .adaptive_moments import (add_direction, moment_buffers, scale_weights, update_moments,
+from . import buckets, hyperparameters
+from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
 from .gradients import parameters_with_gradients
@@ -24,7 +24,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
 
     The parameters hold θ'; the base weights are recovered from the current state as
     θ_t = a_t θ'_t + b_t u_t with a_t = (1−η_tλ)/(1−η_t(1+γ_t)λ) and b_t = η_tγ_t/(1−η_t(1+γ_t)λ),
-    kept per group (``"recovery"``) from the step that applied them, so lr schedules and weight
+    kept per parameter (``state[p]["recovery"]``) from the step that applied them, so lr schedules and weight
     decay keep the two-model identity exactly. It costs one extra pass to rebuild u_{t−1}.
 
     ``exact=False`` — the official shipped AdamO, an approximation that reuses the current
@@ -76,21 +76,26 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
-            if not params:
-                continue
-            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
-            group["step"] = group.get("step", 0) + 1
-            if group["exact"]:
-                self._exact_step(group, params, grads, exp_avgs, exp_avg_sqs)
-            else:
-                self._approximate_step(group, params, grads, exp_avgs, exp_avg_sqs)
+            states = initialised_states(self, params, recovery=(1.0, 0.0))
+            for state in states:
+                state["step"] += 1
+            update = self._exact_step if group["exact"] else self._approximate_step
+            keys = [(state["step"], state["recovery"]) for state in states]
+            for (step, recovery), bucket_params, bucket_grads, bucket_states in buckets.by_value(
+                    keys, params, grads, states):
+                exp_avgs = [state["exp_avg"] for state in bucket_states]
+                exp_avg_sqs = [state["exp_avg_sq"] for state in bucket_states]
+                new_recovery = update(group, step, recovery, bucket_params, bucket_grads, exp_avgs,
+                                      exp_avg_sqs)
+                for state in bucket_states:
+                    state["recovery"] = new_recovery
         return loss
 
-    def _exact_step(self, group, params, grads, exp_avgs, exp_avg_sqs) -> None:
-        step, lr, decay, foreach = group["step"], group["lr"], group["weight_decay"], group["foreach"]
+    def _exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
+        lr, decay, foreach = group["lr"], group["weight_decay"], group["foreach"]
         adam = dict(betas=group["betas"], eps=group["eps"], foreach=foreach)
         # θ_{t−1} = a θ'_{t−1} + b u_{t−1}, with u_{t−1} rebuilt from the not yet updated moments.
-        scale, shift = group.get("recovery", (1.0, 0.0))
+        scale, shift = recovery
         scale_weights(params, scale, foreach=foreach)
         if shift != 0:
             add_direction(params, exp_avgs, exp_avg_sqs, scale=shift, step=step - 1, **adam)
@@ -100,10 +105,10 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         scale_weights(params, overshoot_decay, foreach=foreach)
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-lr * (1.0 + overshoot), step=step,
                       **adam)
-        group["recovery"] = ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
+        return ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
-    def _approximate_step(self, group, params, grads, exp_avgs, exp_avg_sqs) -> None:
-        step, lr, foreach = group["step"], group["lr"], group["foreach"]
+    def _approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
+        lr, foreach = group["lr"], group["foreach"]
         beta1 = group["betas"][0]
         previous, current = self._overshoot_at(group, step - 1), self._overshoot_at(group, step)
         scale_weights(params, 1.0 - lr * group["weight_decay"], foreach=foreach)
@@ -118,17 +123,18 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             combined = [momentum_weight * m + gradient_weight * g for m, g in zip(exp_avgs, grads)]
         add_direction(params, combined, exp_avg_sqs, scale=-lr, step=step, betas=group["betas"],
                       eps=group["eps"], foreach=foreach)
-        group["recovery"] = (1.0, lr * current)
+        return (1.0, lr * current)
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
         for group in self.param_groups:
-            scale, shift = group.get("recovery", (1.0, 0.0))
-            params = [p for p in group["params"] if "exp_avg" in self.state[p]]
-            if not params:
-                continue
-            exp_avgs, exp_avg_sqs = moment_buffers(self, params)
-            scale_weights(params, scale, foreach=group["foreach"])
-            if shift != 0:
-                add_direction(params, exp_avgs, exp_avg_sqs, scale=shift, step=group["step"],
-                              betas=group["betas"], eps=group["eps"], foreach=group["foreach"])
+            params = [p for p in group["params"] if "exp_avg" in self.state.get(p, {})]
+            states = [self.state[p] for p in params]
+            keys = [(state["step"], state["recovery"]) for state in states]
+            for (step, (scale, shift)), bucket_params, bucket_states in buckets.by_value(
+                    keys, params, states):
+                scale_weights(bucket_params, scale, foreach=group["foreach"])
+                if shift != 0:
+                    add_direction(bucket_params, [s["exp_avg"] for s in bucket_states],
+                                  [s["exp_avg_sq"] for s in bucket_states], scale=shift, step=step,
+                                  betas=group["betas"], eps=group["eps"], foreach=group["foreach"])
