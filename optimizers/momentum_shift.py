@@ -32,7 +32,8 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
 
         θ'_t = θ'_{t−1} − (η_t + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t
 
-    The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
+    (with weight decay the L2 term is folded in without a temporary; see
+    ``_update_weights_foreach``). The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
     a single ``lerp`` pass over memory; all formulas above are in terms of b_t = m_t/(1−β).
     """
 
@@ -78,7 +79,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         tensors = [self._group_tensors(group) for group in self.param_groups]
         for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
             update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
-            grads[:] = update_buffers(group, params, grads, buffers, previous)
+            update_buffers(group, params, grads, buffers, previous)
         shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
         for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
             update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
@@ -96,34 +97,16 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                     param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - group["momentum"]))
 
 
-def _update_buffers_loop(group, params, grads, buffers, previous) -> list[torch.Tensor]:
+def _update_buffers_loop(group, params, grads, buffers, previous) -> None:
     """Reference path, literally: θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1}; g_t += λ θ_{t−1};
     b_t = β b_{t−1} + g_t; θ_t = θ_{t−1} − η b_t. The parameters hold θ_t afterwards."""
     beta, decay, lr = group["momentum"], group["weight_decay"], group["lr"]
-    effective = []
     for param, grad, buffer, previous_shift in zip(params, grads, buffers, previous):
         param.add_(buffer, alpha=previous_shift / (1.0 - beta))
         if decay != 0:
             grad = grad + decay * param
         buffer.mul_(beta).add_(grad, alpha=1.0 - beta)
         param.add_(buffer, alpha=-lr / (1.0 - beta))
-        effective.append(grad)
-    return effective
-
-
-def _update_buffers_foreach(group, params, grads, buffers, previous) -> list[torch.Tensor]:
-    """Fast path of ``_update_buffers_loop`` without touching θ': L2 at θ_{t−1}, one lerp pass."""
-    if not params:
-        return grads
-    beta, decay = group["momentum"], group["weight_decay"]
-    if decay != 0:
-        grads = torch._foreach_add(grads, params, alpha=decay)
-        for previous_shift, shift_grads, shift_buffers in buckets.by_value(previous, grads, buffers):
-            if previous_shift != 0:
-                torch._foreach_add_(shift_grads, shift_buffers,
-                                    alpha=decay * previous_shift / (1.0 - beta))
-    torch._foreach_lerp_(buffers, grads, 1.0 - beta)
-    return grads
 
 
 def _update_weights_loop(group, params, grads, buffers, previous, shift: float) -> None:
@@ -132,16 +115,47 @@ def _update_weights_loop(group, params, grads, buffers, previous, shift: float) 
         param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
 
 
-def _update_weights_foreach(group, params, grads, buffers, previous, shift: float) -> None:
-    """Fast path: θ'_t = θ'_{t−1} − (η + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t in two passes."""
-    beta, lr = group["momentum"], group["lr"]
+def _update_buffers_foreach(group, params, grads, buffers, previous) -> None:
+    """Fast path of the buffer update, leaving θ' in place and allocating nothing.
+
+    With k = c_{t−1}/(1−β), the L2 term at θ_{t−1} = θ' + k m_{t−1} folds into the EMA:
+    m_t = (β + (1−β)λk) m_{t−1} + (1−β) g_t + (1−β)λ θ'_{t−1}; for λ = 0 this is one lerp.
+    """
+    beta, decay = group["momentum"], group["weight_decay"]
+    if decay == 0:
+        if buffers:
+            torch._foreach_lerp_(buffers, grads, 1.0 - beta)
+        return
     for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
             previous, params, grads, buffers):
-        gradient_coefficient = previous_shift / beta if previous_shift != 0 else 0.0
-        momentum_coefficient = (lr + shift - gradient_coefficient) / (1.0 - beta)
+        k = previous_shift / (1.0 - beta)
+        torch._foreach_mul_(shift_buffers, beta + (1.0 - beta) * decay * k)
+        torch._foreach_add_(shift_buffers, shift_grads, alpha=1.0 - beta)
+        torch._foreach_add_(shift_buffers, shift_params, alpha=(1.0 - beta) * decay)
+
+
+def _update_weights_foreach(group, params, grads, buffers, previous, shift: float) -> None:
+    """Fast path: θ'_t = θ'_{t−1} − (η + c_t − B) b_t − B g̃_t with B = c_{t−1}/β, in ≤ 3 passes.
+
+    g̃_t = g_t + λθ_{t−1} is not stored: eliminating m_{t−1} = (m_t − (1−β)g̃_t)/β gives
+    g̃_t = (g_t + λθ'_{t−1} + (λk/β) m_t)/D with D = 1 + λk(1−β)/β, k = c_{t−1}/(1−β), so
+    θ'_t = (1 − Bλ/D) θ'_{t−1} − ((η + c_t − B)/(1−β) + Bλk/(βD)) m_t − (B/D) g_t.
+    """
+    beta, lr, decay = group["momentum"], group["lr"], group["weight_decay"]
+    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+            previous, params, grads, buffers):
+        if previous_shift == 0:
+            torch._foreach_add_(shift_params, shift_buffers, alpha=-(lr + shift) / (1.0 - beta))
+            continue
+        k = previous_shift / (1.0 - beta)
+        gradient_coefficient = previous_shift / beta
+        denominator = 1.0 + decay * k * (1.0 - beta) / beta
+        if decay != 0:
+            torch._foreach_mul_(shift_params, 1.0 - gradient_coefficient * decay / denominator)
+        momentum_coefficient = ((lr + shift - gradient_coefficient) / (1.0 - beta)
+                                + gradient_coefficient * decay * k / (beta * denominator))
         torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum_coefficient)
-        if gradient_coefficient != 0:
-            torch._foreach_add_(shift_params, shift_grads, alpha=-gradient_coefficient)
+        torch._foreach_add_(shift_params, shift_grads, alpha=-gradient_coefficient / denominator)
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

@@ -94,17 +94,19 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
     def _exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, decay, foreach = group["lr"], group["weight_decay"], group["foreach"]
         adam = dict(betas=group["betas"], eps=group["eps"], foreach=foreach)
-        # θ_{t−1} = a θ'_{t−1} + b u_{t−1}, with u_{t−1} rebuilt from the not yet updated moments.
-        scale, shift = recovery
-        scale_weights(params, scale, foreach=foreach)
-        if shift != 0:
-            add_direction(params, exp_avgs, exp_avg_sqs, scale=shift, step=step - 1, **adam)
         overshoot = self._overshoot_at(group, step)
         overshoot_decay = 1.0 - lr * (1.0 + overshoot) * decay
+        # θ'_t = d·θ_{t−1} − η(1+γ) u_t with θ_{t−1} = a θ'_{t−1} + b u_{t−1}: u_{t−1} is rebuilt
+        # from the moments before they are updated, and the two scalings merge into one pass.
+        scale, shift = recovery
+        scale_weights(params, scale * overshoot_decay, foreach=foreach)
+        denominators = None
+        if shift != 0:
+            denominators = add_direction(params, exp_avgs, exp_avg_sqs,
+                                         scale=shift * overshoot_decay, step=step - 1, **adam)
         update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
-        scale_weights(params, overshoot_decay, foreach=foreach)
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-lr * (1.0 + overshoot), step=step,
-                      **adam)
+                      workspace=denominators, **adam)
         return ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
     def _approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
@@ -115,14 +117,17 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
         momentum_weight = 1.0 + current - (previous / beta1 if previous else 0.0)
         gradient_weight = previous * (1.0 - beta1) / beta1 if previous else 0.0
-        if foreach:
-            combined = torch._foreach_mul(exp_avgs, momentum_weight)
-            if gradient_weight:
-                torch._foreach_add_(combined, grads, alpha=gradient_weight)
-        else:
+        if not foreach:
             combined = [momentum_weight * m + gradient_weight * g for m, g in zip(exp_avgs, grads)]
-        add_direction(params, combined, exp_avg_sqs, scale=-lr, step=step, betas=group["betas"],
-                      eps=group["eps"], foreach=foreach)
+            weight = 1.0
+        elif momentum_weight == 0:
+            combined, weight = grads, gradient_weight
+        else:
+            # The bracket w_m m_t + w_g g_t as w_m (m_t + (w_g/w_m) g_t): one pass fewer.
+            combined = torch._foreach_add(exp_avgs, grads, alpha=gradient_weight / momentum_weight)
+            weight = momentum_weight
+        add_direction(params, combined, exp_avg_sqs, scale=-lr * weight, step=step,
+                      betas=group["betas"], eps=group["eps"], foreach=foreach)
         return (1.0, lr * current)
 
     @torch.no_grad()

@@ -59,17 +59,17 @@ class SAM(BaseWeightsMixin, torch.optim.Optimizer):
             loss = closure()
         groups = [parameters_with_gradients(group, type(self).__name__) for group in self.param_groups]
         grads = [g for _, group_grads in groups for g in group_grads]
-        norm = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(g.double()) for g in grads])).item() if grads else 0.0
+        norm = torch.linalg.vector_norm(torch.stack(
+            [n.double() for n in torch._foreach_norm(grads)])).item() if grads else 0.0
         saved = []
         for group, (params, group_grads) in zip(self.param_groups, groups):
             saved.append([p.detach().clone() for p in params])
-            for param, grad in zip(params, group_grads):
-                param.add_(grad, alpha=group["rho"] / (norm + NORM_FLOOR))
+            if params:
+                torch._foreach_add_(params, group_grads, alpha=group["rho"] / (norm + NORM_FLOOR))
         with torch.enable_grad():
             closure()
         for (params, _), originals in zip(groups, saved):
-            for param, original in zip(params, originals):
-                param.copy_(original)
+            if params:
+                torch._foreach_copy_(params, originals)
         self.base_optimizer.step()
         return loss

@@ -74,8 +74,11 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
             size = group["lr"] / (iteration + 1) ** (0.5 + group["delta"]) * gamma
-            # A copy: the second evaluation overwrites or replaces the .grad tensors.
-            grads = _with_decay(grads, params, group["weight_decay"], copy=True)
+            grads = _with_decay(grads, params, group["weight_decay"])
+            # Detach the first gradients from the parameters so the second evaluation writes new
+            # tensors instead of zeroing these (no copy needed).
+            for param in params:
+                param.grad = None
             _add(params, grads, -size, group["foreach"])
             half_steps.append((params, size))
             first_grads.append(grads)
@@ -86,15 +89,16 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         for group, (params, size), grads_before in zip(self.param_groups, half_steps, first_grads):
             if not params:
                 continue
-            grads_after = _with_decay([p.grad for p in params], params, group["weight_decay"],
-                                      copy=False)
+            grads_after = _with_decay([p.grad for p in params], params, group["weight_decay"])
             averages = [self._difference_ema(p) for p in params]
-            differences = torch._foreach_sub(grads_after, grads_before)
-            if group["foreach"]:
-                torch._foreach_lerp_(averages, differences, 1.0 - group["beta"])
+            beta = group["beta"]
+            if group["foreach"]:  # G ← βG + (1−β)(g_after − g_before) without a temporary
+                torch._foreach_mul_(averages, beta)
+                torch._foreach_add_(averages, grads_after, alpha=1.0 - beta)
+                torch._foreach_add_(averages, grads_before, alpha=-(1.0 - beta))
             else:
-                for average, difference in zip(averages, differences):
-                    average.mul_(group["beta"]).add_(difference, alpha=1.0 - group["beta"])
+                for average, after, before in zip(averages, grads_after, grads_before):
+                    average.mul_(beta).add_(after - before, alpha=1.0 - beta)
             debias = 1.0 - group["beta"] ** (iteration + 1)
             # Δθ = −s g_before, so ⟨Ĝ, Δθ⟩ = −s⟨G, g_before⟩/debias and ‖Δθ‖² = s²‖g_before‖².
             curvature -= size * _dot(averages, grads_before) / debias
@@ -113,13 +117,11 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         return state["gradient_difference_ema"]
 
 
-def _with_decay(grads, params, decay: float, *, copy: bool):
-    """g + λθ as new tensors; with λ = 0 the gradients themselves, or copies if ``copy``."""
-    if not grads:
+def _with_decay(grads, params, decay: float):
+    """g + λθ as new tensors; the gradients themselves when λ = 0."""
+    if decay == 0 or not grads:
         return grads
-    if decay != 0:
-        return torch._foreach_add(grads, params, alpha=decay)
-    return [g.clone() for g in grads] if copy else grads
+    return torch._foreach_add(grads, params, alpha=decay)
 
 
 def _add(params, tensors, alpha: float, foreach: bool) -> None:
@@ -133,6 +135,9 @@ def _add(params, tensors, alpha: float, foreach: bool) -> None:
 
 
 def _dot(first, second) -> float:
-    """Σ_i ⟨a_i, b_i⟩ over tensor lists, accumulated in float64."""
-    return torch.stack([torch.dot(a.flatten().double(), b.flatten().double())
+    """Σ_i ⟨a_i, b_i⟩ over tensor lists: per tensor in its own precision (float32 at least),
+    summed in float64."""
+    def widened(tensor):
+        return tensor.flatten() if tensor.dtype in (torch.float32, torch.float64) else tensor.flatten().float()
+    return torch.stack([torch.dot(widened(a), widened(b)).double()
                         for a, b in zip(first, second)]).sum().item()
