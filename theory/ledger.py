@@ -1,8 +1,8 @@
 """The claims ledger: every checked claim of the five papers ends as one entry here.
 
 A claim is a function decorated with ``@claim(id=..., paper=..., statement=..., kind=...)`` that
-returns ``Outcome(verdict, evidence, key_number)``. ``run_all()`` times each one and returns the
-ledger entries::
+returns ``Outcome(verdict, evidence, key_number)``. ``run(claim)`` times one and returns its
+ledger entry::
 
     {"id", "paper", "claim", "kind": "symbolic" | "numerical",
      "verdict": "verified" | "refuted" | "inconclusive", "evidence": {...}, "key_number": str,

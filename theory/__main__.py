@@ -1,0 +1,127 @@
+"""Run the claims ledger: ``python -m theory --out DIR [--only ID ...] [--threads N]``.
+
+Imports every theory module that exists (each registers its claims with ``theory.ledger.claim``),
+runs the selected claims in registration order, prints one progress line per claim and writes
+``DIR/claims.json``, ``DIR/claims.md``, ``DIR/claims.tex``, ``DIR/figures/`` and ``DIR/ledger.log``.
+A check that raises is recorded as ``inconclusive`` with its traceback, the other claims still run,
+and the exit status is 1.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402  (after the backend is fixed)
+
+from theory import ledger, report  # noqa: E402
+
+CLAIM_MODULES = (
+    "theory.momentum",
+    "theory.barzilai_borwein",
+    "theory.overshoot",
+    "theory.msam",
+    "theory.adamomentum",
+)
+"""Modules that register claims; an absent one is skipped (they are written independently)."""
+
+DEFAULT_THREADS = 1
+"""The checks run many small vectorised torch operations; on the shared 2-core machine intra-op
+threading made them up to 20x slower (threads wait for each other), so one thread is the default."""
+
+log = logging.getLogger("theory")
+
+
+def import_claim_modules() -> list[str]:
+    """Import the claim modules that exist and return their names. A module that exists but fails
+    to import raises: a broken check must not silently drop out of the ledger."""
+    imported = []
+    for name in CLAIM_MODULES:
+        if importlib.util.find_spec(name) is None:
+            log.info("module %s not present, skipped", name)
+            continue
+        importlib.import_module(name)
+        imported.append(name)
+    return imported
+
+
+def select_claims(only: list[str] | None) -> list[ledger.Claim]:
+    """The registered claims in registration order, restricted to ``only`` when given."""
+    if not only:
+        return list(ledger.REGISTRY.values())
+    unknown = [claim_id for claim_id in only if claim_id not in ledger.REGISTRY]
+    if unknown:
+        known = ", ".join(ledger.REGISTRY)
+        raise SystemExit(f"unknown claim id(s): {', '.join(unknown)}; registered: {known}")
+    return [ledger.REGISTRY[claim_id] for claim_id in only]
+
+
+def run_claim(entry: ledger.Claim) -> tuple[dict, bool]:
+    """The ledger entry of one claim and whether its check ran without raising."""
+    start = time.perf_counter()
+    try:
+        return ledger.run(entry), True
+    except Exception:
+        error = traceback.format_exc()
+        log.error("claim %s raised:\n%s", entry.id, error)
+        return {
+            "id": entry.id,
+            "paper": entry.paper,
+            "claim": entry.statement,
+            "kind": entry.kind,
+            "verdict": "inconclusive",
+            "evidence": {"error": error},
+            "key_number": "check raised an exception",
+            "seconds": round(time.perf_counter() - start, 3),
+        }, False
+
+
+def configure_logging(log_path: Path) -> None:
+    log.setLevel(logging.INFO)
+    log.handlers.clear()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    for handler in (logging.StreamHandler(sys.stdout), logging.FileHandler(log_path, mode="w", encoding="utf-8")):
+        handler.setFormatter(formatter)
+        log.addHandler(handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m theory", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="torch intra-op threads")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    configure_logging(args.out / "ledger.log")
+    torch.set_num_threads(args.threads)
+    report.set_figures_dir(args.out / "figures")
+    modules = import_claim_modules()
+    claims = select_claims(args.only)
+    log.info("modules: %s; running %d claim(s) with %d torch thread(s)", ", ".join(modules), len(claims), args.threads)
+
+    entries, all_ran = [], True
+    start = time.perf_counter()
+    for entry in claims:
+        result, ran = run_claim(entry)
+        entries.append(result)
+        all_ran &= ran
+        log.info("%-36s %-12s %7.2f s  %s", result["id"], result["verdict"], result["seconds"], result["key_number"])
+    paths = report.write_ledger(entries, args.out)
+    counts = {verdict: sum(e["verdict"] == verdict for e in entries) for verdict in ledger.VERDICTS}
+    log.info("done in %.1f s: %s; wrote %s", time.perf_counter() - start,
+             ", ".join(f"{n} {verdict}" for verdict, n in counts.items()),
+             ", ".join(str(path) for path in paths.values()))
+    return 0 if all_ran else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
