@@ -41,7 +41,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 smoke: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml --directory .
+	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml --directory .smoke
 
 system-deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make system-deps needs root (apt-get): run it with sudo"; exit 1; fi
