@@ -36,10 +36,7 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._begin_step(closure)
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
             states = initialised_states(self, params)

@@ -49,9 +49,15 @@ class BaseWeightsMixin:
                     param.copy_(saved)
             self._in_base_weights = False
 
-    def _refuse_step_in_base_weights(self) -> None:
+    def _begin_step(self, closure) -> torch.Tensor | None:
+        """Start of ``step``: refuse to run inside ``base_weights()``, then evaluate the optional
+        closure (with gradients enabled) and return its loss."""
         if getattr(self, "_in_base_weights", False):
             raise RuntimeError(
                 f"{type(self).__name__}.step() called inside base_weights(): the parameters hold "
                 "the base weights, not the training weights; leave the with-block first"
             )
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()

@@ -71,11 +71,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
-        self._refuse_step_in_base_weights()
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._begin_step(closure)
         tensors = [self._group_tensors(group) for group in self.param_groups]
         for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
             update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop

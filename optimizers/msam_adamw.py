@@ -42,11 +42,7 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at w̃."""
-        self._refuse_step_in_base_weights()
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = self._begin_step(closure)
         updated = []
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)

@@ -55,8 +55,7 @@ class SAM(BaseWeightsMixin, torch.optim.Optimizer):
         """Ascent to w + ρ g/‖g‖, gradient there, back to w, base step: two evaluations."""
         if closure is None:
             raise RuntimeError("SAM.step() needs a closure that re-evaluates the same batch")
-        with torch.enable_grad():
-            loss = closure()
+        loss = self._begin_step(closure)
         groups = [parameters_with_gradients(group, type(self).__name__) for group in self.param_groups]
         grads = [g for _, group_grads in groups for g in group_grads]
         norm = torch.linalg.vector_norm(torch.stack(

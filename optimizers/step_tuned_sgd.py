@@ -68,8 +68,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         gamma = first.setdefault("gamma", self._clip(1.0))
         iteration = first.setdefault("iteration", 0)
 
-        with torch.enable_grad():
-            loss = closure()
+        loss = self._begin_step(closure)
         half_steps, first_grads = [], []
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
