@@ -5,14 +5,26 @@ import pytest
 
 from optimizer_problems import single_threaded_torch  # noqa: F401 (autouse fixture)
 from theory import barzilai_borwein as bb
-from theory import ledger
+from theory import ledger, report
 from theory.barzilai_borwein import ss, sy
+
+
+@pytest.fixture(autouse=True)
+def figures_in_tmp(tmp_path):
+    """Figures of the registered claims go to the test's temporary folder."""
+    report.set_figures_dir(tmp_path / "figures")
+
+
+def assert_figure_saved(entry, name):
+    assert entry["evidence"]["figure"] == name and report.figure_path(name).is_file()
 
 
 @pytest.mark.parametrize("claim_id", ("bb.local-quadratic", "bb.quadratic-convergence", "stsgd.curvature"))
 def test_claim_entry_is_valid_and_verified(claim_id):
     entry = ledger.run(ledger.REGISTRY[claim_id])
     assert entry["verdict"] == "verified", entry
+    if claim_id != "bb.local-quadratic":
+        assert_figure_saved(entry, claim_id.replace(".", "-") + ".png")
 
 
 def test_critical_set_check_returns_a_valid_outcome_on_a_short_run():

@@ -5,8 +5,19 @@ implementation."""
 import pytest
 
 from optimizer_problems import single_threaded_torch  # noqa: F401 (autouse fixture)
-from theory import ledger, overshoot
+from theory import ledger, overshoot, report
 from theory.overshoot import beta, gamma
+
+
+@pytest.fixture(autouse=True)
+def figures_in_tmp(tmp_path):
+    """Figures of the registered claims go to the test's temporary folder."""
+    report.set_figures_dir(tmp_path / "figures")
+
+
+def assert_figure_saved(entry, name):
+    assert entry["evidence"]["figure"] == name and report.figure_path(name).is_file()
+
 
 CLAIMS = ("overshoot.efficient-form", "overshoot.nesterov", "overshoot.qhm", "overshoot.sgd-point",
           "overshoot.schedule-deviation", "overshoot.adamo-approximation")
@@ -17,6 +28,8 @@ def test_claim_entry_is_valid_and_verified(claim_id):
     entry = ledger.run(ledger.REGISTRY[claim_id])
     assert entry["verdict"] == "verified", entry
     assert entry["kind"] in ledger.KINDS and entry["key_number"] and entry["evidence"]
+    if claim_id in ("overshoot.schedule-deviation", "overshoot.adamo-approximation"):
+        assert_figure_saved(entry, claim_id.replace(".", "-") + ".png")
 
 
 def test_wrong_buffer_coefficient_is_refuted():

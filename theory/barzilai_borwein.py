@@ -16,8 +16,11 @@ import numpy as np
 import scipy.stats
 import sympy as sp
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from optimizers.step_tuned_sgd import StepTunedSGD
+from theory import report
 from theory.ledger import Outcome, claim
 
 PAPER = "Step-Tuned SGD (arXiv 2103.03570)"
@@ -149,19 +152,25 @@ still finishes in a few thousand cheap matrix-vector products."""
 
 
 def check_quadratic_convergence(step_rule=bb1_step, conditions=CONDITION_NUMBERS, dim: int = 100,
-                                seeds=(0, 1, 2), gradient_tolerance: float = 1e-10) -> Outcome:
+                                seeds=(0, 1, 2), gradient_tolerance: float = 1e-10,
+                                figure: str | None = None) -> Outcome:
     """Run ``step_rule`` BB on 100-D quadratics, 3 seeds per κ; record convergence and the fraction
     of steps where f increases.
 
     Verdict: 'verified' iff every run reaches ‖g‖ ≤ 1e-10‖g_0‖ within 20 000 iterations and, for
     every κ ≥ 100, f increases on a positive fraction of steps (non-monotone); 'refuted' if a run
-    fails to converge; 'inconclusive' if all converge but monotonically.
+    fails to converge; 'inconclusive' if all converge but monotonically. With ``figure``, the
+    first seed's run per κ is plotted (``_plot_quadratic_convergence``).
     """
-    runs = {}
+    runs, curves = {}, {}
     for condition in conditions:
         for seed in seeds:
             hessian, target, x0 = convex_quadratic(dim, condition, seed)
             losses, norms = barzilai_borwein_run(hessian, target, x0, step_rule, gradient_tolerance)
+            if figure and seed == seeds[0]:
+                minimum = -0.5 * target @ np.linalg.solve(hessian, target)
+                curves[condition] = dict(excess=losses - minimum, gradient_ratio=norms / norms[0],
+                                         increase_fraction=float(np.mean(np.diff(losses) > 0)))
             runs[f"κ={condition:g}, seed={seed}"] = dict(
                 condition=condition, iterations=len(norms) - 1,
                 converged=bool(norms[-1] <= gradient_tolerance * norms[0]),
@@ -172,17 +181,42 @@ def check_quadratic_convergence(step_rule=bb1_step, conditions=CONDITION_NUMBERS
     verdict = ("verified" if non_monotone else "inconclusive") if converged else "refuted"
     increases = [run["increase_fraction"] for run in runs.values()]
     iterations = [run["iterations"] for run in runs.values()]
+    evidence = dict(runs=runs, dim=dim, gradient_tolerance=gradient_tolerance)
+    if figure:
+        evidence["figure"] = _plot_quadratic_convergence(curves, seeds[0], dim, figure)
     return Outcome(
-        verdict, dict(runs=runs, dim=dim, gradient_tolerance=gradient_tolerance),
+        verdict, evidence,
         f"{sum(r['converged'] for r in runs.values())}/{len(runs)} converged (≤{max(iterations)} it); "
         f"f rises on {100 * min(increases):.0f}–{100 * max(increases):.0f} % of steps")
+
+
+def _plot_quadratic_convergence(curves: dict, seed: int, dim: int, name: str) -> str:
+    """‖g_k‖/‖g_0‖ over the whole run and f_k − f* over the first 150 iterations, one line per κ.
+
+    f − f* is cut where it reaches float64 rounding of f (1e-13): below that it is noise."""
+    figure = Figure(figsize=(10, 3.8))
+    left, right = figure.subplots(1, 2)
+    for index, (condition, curve) in enumerate(curves.items()):
+        label = f"κ = {condition:g} (f rises on {100 * curve['increase_fraction']:.0f} % of steps)"
+        left.plot(curve["gradient_ratio"], color=f"C{index}", linewidth=0.8, label=label)
+        excess = curve["excess"][:151]
+        resolved = np.flatnonzero(excess <= 1e-13)
+        excess = excess[:resolved[0]] if resolved.size else excess
+        right.plot(excess, color=f"C{index}", linewidth=0.8, marker=".", markersize=2.5, label=label)
+    left.set(yscale="log", xlabel="iteration k", ylabel="‖∇f(x_k)‖ / ‖∇f(x_0)‖",
+             title=f"BB1 on {dim}-D quadratics (seed {seed}): converges")
+    right.set(yscale="log", xlabel="iteration k (first 150)", ylabel="f(x_k) − f*",
+              title="… but not monotonically: f rises on many steps")
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
+    return report.save_figure(figure, name)
 
 
 @claim(id="bb.quadratic-convergence", paper=PAPER, kind="numerical",
        statement="Deterministic BB converges on strictly convex quadratics over a range of condition "
                  "numbers, non-monotonically (f increases on some steps).")
 def quadratic_convergence() -> Outcome:
-    return check_quadratic_convergence()
+    return check_quadratic_convergence(figure="bb-quadratic-convergence.png")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,14 +254,15 @@ outside on either side; λ = −1 has no positive curvature (γ falls back to ν
 
 
 def check_curvature(prediction=clipped_inverse_curvature, nu: float = 2.0, min_step: float = 0.5,
-                    max_step: float = 2.0) -> Outcome:
+                    max_step: float = 2.0, figure: str | None = None) -> Outcome:
     """γ after each of 3 iterations on λx²/2, unclipped (bounds 1e-9, 1e9) and with the default
     clip, against ``prediction(λ, min_step, max_step, ν)``; plus the Rayleigh bracket in 10-D.
 
     Verdict: 'verified' iff every γ matches its prediction to 1e-12 relative and the 10-D γ lies
-    in [1/λmax, 1/λmin]; 'refuted' otherwise.
+    in [1/λmax, 1/λmin]; 'refuted' otherwise. With ``figure``, the measured γ are plotted over the
+    prediction as a function of λ.
     """
-    cases, mismatches = {}, 0
+    cases, mismatches, points = {}, 0, []
     for group, curvatures in CURVATURES.items():
         for curvature in curvatures:
             for label, bounds in (("unclipped", (1e-9, 1e9)), ("clipped", (min_step, max_step))):
@@ -237,13 +272,39 @@ def check_curvature(prediction=clipped_inverse_curvature, nu: float = 2.0, min_s
                 mismatches += not match
                 cases[f"λ={curvature:g} ({group}, {label})"] = dict(gammas=measured, predicted=expected,
                                                                    match=match)
+                points.append((label, curvature, measured))
     bracket = rayleigh_bracket_gammas()
     verdict = "verified" if mismatches == 0 and bracket["inside"] else "refuted"
+    evidence = dict(cases=cases, mismatches=mismatches, rayleigh_bracket_10d=bracket, tolerance=RELATIVE_TOLERANCE)
+    if figure:
+        evidence["figure"] = _plot_curvature(points, prediction, nu, min_step, max_step, figure)
     return Outcome(
-        verdict, dict(cases=cases, mismatches=mismatches, rayleigh_bracket_10d=bracket,
-                      tolerance=RELATIVE_TOLERANCE),
+        verdict, evidence,
         f"{len(cases) - mismatches}/{len(cases)} γ match clip(1/λ); e.g. λ=0.6 → γ="
         f"{cases['λ=0.6 (inside, unclipped)']['gammas'][0]:.15g}")
+
+
+def _plot_curvature(points: list, prediction, nu: float, min_step: float, max_step: float, name: str) -> str:
+    """γ after each of the three steps against λ (markers), over ``prediction`` (lines), unclipped
+    and with the clip [min_step, max_step]."""
+    figure = Figure(figsize=(6, 4))
+    axes = figure.add_subplot()
+    grid = np.concatenate([np.linspace(-1.5, -0.01, 50), np.linspace(0.15, 5.5, 300)])
+    for label, bounds, color in (("unclipped", (1e-9, 1e9), "C0"), ("clipped", (min_step, max_step), "C1")):
+        predicted = np.array([prediction(c, bounds[0], bounds[1], nu) for c in grid])
+        for part in (grid < 0, grid > 0):
+            axes.plot(grid[part], predicted[part], "-", color=color, linewidth=1.0,
+                      label=f"prediction, {label}" if part[-1] else None)
+        measured = [(curvature, gamma) for kind, curvature, gammas in points if kind == label for gamma in gammas]
+        axes.plot(*zip(*measured), "o" if label == "unclipped" else "x", color=color, markerfacecolor="none",
+                  markersize=7, label=f"StepTunedSGD γ, steps 1–3, {label}")
+    axes.axvline(0, color="gray", linewidth=0.6)
+    axes.set(xlabel="curvature λ of f = λx²/2", ylabel="step-size factor γ", ylim=(0, 4.5),
+             title=f"Step-Tuned SGD (β = 0): γ = clip(1/λ), ν = {nu:g} for λ ≤ 0; "
+                   f"clip [{min_step:g}, {max_step:g}]")
+    axes.title.set_fontsize(9)
+    axes.legend(fontsize=8)
+    return report.save_figure(figure, name)
 
 
 def rayleigh_bracket_gammas(dim: int = 10, iterations: int = 20, seed: int = 0) -> dict:
@@ -274,7 +335,7 @@ def rayleigh_bracket_gammas(dim: int = 10, iterations: int = 20, seed: int = 0) 
        statement="Step-Tuned SGD with β = 0 on a 1-D quadratic λx²/2 sets γ = 1/λ before clipping "
                  "(then clipped to [min_step, max_step]; ν where the curvature is not positive).")
 def curvature() -> Outcome:
-    return check_curvature()
+    return check_curvature(figure="stsgd-curvature.png")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +448,7 @@ def mean_confidence_interval(values, level: float = 0.95) -> list[float]:
 
 
 def check_critical_set(problems=PROBLEMS, deltas=(0.001, 0.0), seeds=(0, 1, 2),
-                       iterations: int = 600, every: int = 20) -> Outcome:
+                       iterations: int = 600, every: int = 20, figure: str | None = None) -> Outcome:
     """Early-vs-late full gradient norms of StepTunedSGD runs, per problem, δ and seed.
 
     600 iterations (1200 gradient evaluations) take α_k down by a factor ~25 and ‖∇F‖ of both
@@ -401,11 +462,11 @@ def check_critical_set(problems=PROBLEMS, deltas=(0.001, 0.0), seeds=(0, 1, 2),
     of log(late/early) reported: over k ≤ N the two schedules differ by the factor (k+1)^{−δ}
     ≥ (N+1)^{−0.001} ≈ 0.994, so no finite run of this size can separate them.
     """
-    results, decreasing, increasing = {}, True, False
+    results, decreasing, increasing, traces = {}, True, False, {}
     for name, (problem_class, lr) in problems.items():
-        fits = {delta: [window_decay(*step_tuned_gradient_norms(problem_class(seed=seed), lr, delta,
-                                                                iterations, every)) for seed in seeds]
-                for delta in deltas}
+        traces[name] = {delta: [step_tuned_gradient_norms(problem_class(seed=seed), lr, delta, iterations, every)
+                                for seed in seeds] for delta in deltas}
+        fits = {delta: [window_decay(*trace) for trace in traces[name][delta]] for delta in deltas}
         reference = [fit["log_late_over_early"] for fit in fits[deltas[0]]]
         interval = mean_confidence_interval(reference)
         results[name] = dict(
@@ -422,9 +483,35 @@ def check_critical_set(problems=PROBLEMS, deltas=(0.001, 0.0), seeds=(0, 1, 2),
                     for name, r in results.items())
     changes = [abs(c) for r in results.values() for k, v in r.items() if k.startswith("paired") for c in v]
     key += f" (δ={deltas[0]:g}); δ=0 changes log-ratio by ≤ {max(changes, default=0):.3f}"
-    return Outcome(verdict, dict(results=results, iterations=iterations, seeds=list(seeds),
-                                 deltas=list(deltas),
-                                 window="early 10–20 %, late 80–100 % of the run"), key)
+    evidence = dict(results=results, iterations=iterations, seeds=list(seeds), deltas=list(deltas),
+                    window="early 10–20 %, late 80–100 % of the run")
+    if figure:
+        evidence["figure"] = _plot_critical_set(traces, results, seeds, figure)
+    return Outcome(verdict, evidence, key)
+
+
+def _plot_critical_set(traces: dict, results: dict, seeds, name: str) -> str:
+    """‖∇F(θ_k)‖ along every run, one panel per problem: one colour per seed, lines for the first δ
+    (the verdict's), markers for the others; the early and late windows of the verdict shaded."""
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    panels = np.atleast_1d(figure.subplots(1, len(traces)))
+    for axes, (problem, by_delta) in zip(panels, traces.items()):
+        for style, (delta, runs) in zip(("-", "x", "+"), by_delta.items()):
+            for index, (seed, (iterations, norms)) in enumerate(zip(seeds, runs)):
+                axes.plot(iterations, norms, style, color=f"C{index}", linewidth=1.0, markersize=5,
+                          label=f"seed {seed}, δ = {delta:g}")
+        last = next(iter(by_delta.values()))[0][0][-1]
+        axes.axvspan(0.1 * last, 0.2 * last, color="0.88", zorder=0)
+        axes.axvspan(0.8 * last, last, color="0.88", zorder=0)
+        ratio = np.mean(results[problem]["late_over_early"])
+        axes.set_yscale("log")
+        axes.yaxis.set_minor_formatter(NullFormatter())
+        axes.set(xlabel="iteration k", ylabel="full-objective ‖∇F(θ_k)‖",
+                 title=f"{problem}\nmean late/early ‖∇F‖ = {ratio:.2f} (windows shaded)")
+        axes.legend(fontsize=7, ncol=2)
+    figure.suptitle("Step-Tuned SGD, steps α/(k+1)^(1/2+δ): δ > 0 (lines) and δ = 0 (crosses) coincide",
+                    fontsize=10)
+    return report.save_figure(figure, name)
 
 
 @claim(id="stsgd.critical-set", paper=PAPER, kind="numerical",
@@ -432,4 +519,4 @@ def check_critical_set(problems=PROBLEMS, deltas=(0.001, 0.0), seeds=(0, 1, 2),
                  "gradient norm to 0 on noisy non-convex problems (almost-sure convergence to the "
                  "critical set).")
 def critical_set() -> Outcome:
-    return check_critical_set()
+    return check_critical_set(figure="stsgd-critical-set.png")

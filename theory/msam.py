@@ -16,10 +16,12 @@ import dataclasses
 import numpy as np
 import scipy.sparse.linalg
 import torch
+from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 from torch.func import functional_call, grad, jvp
 
 from optimizers.msam import MSAM
+from theory import report
 from theory.ledger import Outcome, claim
 
 PAPER = "Momentum-SAM (arXiv 2401.12033)"
@@ -257,28 +259,33 @@ COSINE_LEARNING_RATES = (0.05, 0.2, 0.5)
 grid (seed 0), to show where the paper's observation holds."""
 
 
-def check_perturbation_sign(setting=SIGN_SETTING, flipped_class=FlippedMSAM) -> Outcome:
+def check_perturbation_sign(setting=SIGN_SETTING, flipped_class=FlippedMSAM, figure: str | None = None) -> Outcome:
     """(1) the fraction of SGDM steps with cos(v_{t−1}, g_t) < 0; (2) top Hessian eigenvalue at
     the base weights after MSAM (−v), after the flipped perturbation (+v) and after SGDM.
 
     Verdict rule: 'verified' iff on every seed most cosines are negative and the flipped run ends
     sharper (larger λmax) than MSAM; 'refuted' iff on every seed most cosines are positive or the
     flipped run ends flatter; 'inconclusive' otherwise (seeds or the two parts disagree). The
-    flipped runs also fit worse, so their λmax is compared at a higher training loss.
+    flipped runs also fit worse, so their λmax is compared at a higher training loss. With
+    ``figure``, the cosines and eigenvalues are plotted (``_plot_perturbation_sign``).
     """
     data = load_digits_split()
     lr, momentum, rho, epochs = (setting[k] for k in ("lr", "momentum", "rho", "epochs"))
-    runs = {}
+    runs, cosine_runs = {}, {}
     for seed in setting["seeds"]:
         cosines = momentum_gradient_cosines(data, seed, lr, momentum, epochs)
+        cosine_runs[f"lr {lr:g}, seed {seed}"] = cosines
         results = {name: evaluate(train(make, data, seed, epochs), data) for name, make in (
             ("SGDM", lambda params: torch.optim.SGD(params, lr=lr, momentum=momentum)),
             ("MSAM −v", lambda params: MSAM(params, lr=lr, momentum=momentum, rho=rho)),
             ("flipped +v", lambda params: flipped_class(params, lr=lr, momentum=momentum, rho=rho)))}
         runs[f"seed {seed}"] = dict(negative_cosine_fraction=float(np.mean(cosines < 0)),
                                     mean_cosine=float(cosines.mean()), **results)
-    by_lr = {f"lr={value:g}": float(np.mean(momentum_gradient_cosines(data, 0, value, momentum, epochs) < 0))
-             for value in COSINE_LEARNING_RATES}
+    by_lr = {}
+    for value in COSINE_LEARNING_RATES:
+        cosines = momentum_gradient_cosines(data, 0, value, momentum, epochs)
+        by_lr[f"lr={value:g}"] = float(np.mean(cosines < 0))
+        cosine_runs.setdefault(f"lr {value:g}, seed 0", cosines)
     negative_most = [run["negative_cosine_fraction"] > 0.5 for run in runs.values()]
     sharper = [run["flipped +v"]["top_hessian_eigenvalue"] > run["MSAM −v"]["top_hessian_eigenvalue"]
                for run in runs.values()]
@@ -292,12 +299,50 @@ def check_perturbation_sign(setting=SIGN_SETTING, flipped_class=FlippedMSAM) -> 
     def mean(key, inner=None):
         return np.mean([run[key] if inner is None else run[key][inner] for run in runs.values()])
 
+    evidence = dict(runs=runs, negative_cosine_fraction_by_lr_seed0=by_lr,
+                    setting={k: list(v) if isinstance(v, tuple) else v for k, v in setting.items()})
+    if figure:
+        evidence["figure"] = _plot_perturbation_sign(cosine_runs, runs, lr, figure)
     return Outcome(
-        verdict, dict(runs=runs, negative_cosine_fraction_by_lr_seed0=by_lr,
-                      setting={k: list(v) if isinstance(v, tuple) else v for k, v in setting.items()}),
+        verdict, evidence,
         f"cos<0 on {100 * mean('negative_cosine_fraction'):.0f} % of steps (lr {lr:g}); λmax "
         f"MSAM {mean('MSAM −v', 'top_hessian_eigenvalue'):.2f} vs +v "
         f"{mean('flipped +v', 'top_hessian_eigenvalue'):.2f} (SGDM {mean('SGDM', 'top_hessian_eigenvalue'):.2f})")
+
+
+COSINE_SMOOTHING = 25
+"""Steps in the running mean of cos(v_{t−1}, g_t) drawn on the figure (the raw cosines jump by ±0.5
+from batch to batch); the fractions in the legend are of the raw cosines."""
+
+
+def _plot_perturbation_sign(cosine_runs: dict[str, np.ndarray], runs: dict, lr: float, name: str) -> str:
+    """Left: running mean of cos(v_{t−1}, g_t) along SGDM, every seed at the verdict's lr and seed 0
+    at the other lrs of the grid. Right: top Hessian eigenvalue after SGDM, MSAM (−v) and the
+    flipped perturbation (+v); bars are seed means, dots single seeds."""
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    left, right = figure.subplots(1, 2, width_ratios=(1.6, 1))
+    window = np.ones(COSINE_SMOOTHING) / COSINE_SMOOTHING
+    for label, cosines in cosine_runs.items():
+        at_verdict_lr = label.startswith(f"lr {lr:g},")
+        left.plot(np.arange(COSINE_SMOOTHING, len(cosines) + 1), np.convolve(cosines, window, mode="valid"),
+                  linewidth=1.2 if at_verdict_lr else 0.8, linestyle="-" if at_verdict_lr else "--",
+                  label=f"{label}: cos < 0 on {100 * np.mean(cosines < 0):.0f} % of steps")
+    left.axhline(0, color="k", linewidth=0.6)
+    left.set(xlabel="SGDM step t", ylabel=f"cos(v_(t−1), g_t), {COSINE_SMOOTHING}-step running mean",
+             title="Does the next batch's gradient point against the momentum?")
+    left.legend(fontsize=7)
+    names = ("SGDM", "MSAM −v", "flipped +v")
+    values = np.array([[run[method]["top_hessian_eigenvalue"] for method in names] for run in runs.values()])
+    losses = np.array([[run[method]["train_loss"] for method in names] for run in runs.values()])
+    positions = np.arange(len(names))
+    right.bar(positions, values.mean(axis=0), color=["0.6", "C0", "C3"], alpha=0.7)
+    for seed_values in values:
+        right.plot(positions, seed_values, "k.", markersize=6)
+    right.set_xticks(positions, [f"{method}\n(train loss {loss:.3f})" for method, loss in zip(names, losses.mean(0))],
+                     fontsize=8)
+    right.set(ylabel="top Hessian eigenvalue λmax (full train loss)",
+              title=f"Sharpness after training, lr {lr:g} ({len(values)} seeds: dots)")
+    return report.save_figure(figure, name)
 
 
 @claim(id="msam.perturbation-sign", paper=PAPER, kind="numerical",
@@ -305,4 +350,4 @@ def check_perturbation_sign(setting=SIGN_SETTING, flipped_class=FlippedMSAM) -> 
                  "most of a run), so −v is an ascent direction; perturbing along +v instead gives "
                  "a sharper solution (larger top Hessian eigenvalue).")
 def perturbation_sign() -> Outcome:
-    return check_perturbation_sign()
+    return check_perturbation_sign(figure="msam-perturbation-sign.png")

@@ -22,9 +22,11 @@ import math
 import numpy as np
 import sympy as sp
 import torch
+from matplotlib.figure import Figure
 
 from optimizers.overshoot_adamw import OvershootAdamW
 from optimizers.overshoot_sgd import OvershootSGD
+from theory import report
 from theory.ledger import Outcome, claim
 
 PAPER = "Overshoot (arXiv 2501.09556)"
@@ -148,10 +150,35 @@ def run_torch_optimizer(make_optimizer, problem, lrs):
     return np.array(stored_path), np.array(base_path)
 
 
+def relative_deviations(path: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """‖path_t − reference_t‖ / ‖reference_t‖ for every t of a trajectory."""
+    return np.linalg.norm(path - reference, axis=1) / np.linalg.norm(reference, axis=1)
+
+
 def relative_deviation(path: np.ndarray, reference: np.ndarray) -> float:
     """max_t ‖path_t − reference_t‖ / ‖reference_t‖ over a trajectory."""
-    return float(np.max(np.linalg.norm(path - reference, axis=1)
-                        / np.linalg.norm(reference, axis=1)))
+    return float(np.max(relative_deviations(path, reference)))
+
+
+DEVIATION_FLOOR = 1e-17
+"""Where an exactly zero deviation is drawn on the figures' log scales (below float64 rounding)."""
+
+
+def _plot_deviations(curves: dict[str, tuple[np.ndarray, str]], title: str, ylabel: str, name: str) -> str:
+    """Per-step relative deviations on a log scale, one line per ``label: (deviations, style)``;
+    step 0 (the shared start, deviation 0) is left out and zeros are drawn at DEVIATION_FLOOR."""
+    figure = Figure(figsize=(6.5, 4))
+    axes = figure.add_subplot()
+    for label, (deviations, style) in curves.items():
+        steps = np.arange(1, len(deviations))
+        axes.plot(steps, np.maximum(deviations[1:], DEVIATION_FLOOR), style, linewidth=1.0,
+                  label=f"{label} (max {np.max(deviations):.1e})")
+    axes.axhline(EXACT_TOLERANCE, color="gray", linestyle=":", linewidth=0.8)
+    axes.text(0.01, EXACT_TOLERANCE * 2, "tolerance for 'equal in float64'", fontsize=7, color="gray",
+              transform=axes.get_yaxis_transform())
+    axes.set(yscale="log", xlabel="step t", ylabel=ylabel, title=title, ylim=(DEVIATION_FLOOR / 3, 1))
+    axes.legend(fontsize=7, loc="center right", bbox_to_anchor=(1, 0.62))
+    return report.save_figure(figure, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,27 +397,32 @@ DRIFT_THRESHOLD = 1e-8
 """A deviation above this is not float64 rounding (that stays ≤ 1e-14 here): the form drifts."""
 
 
-def check_schedule_deviation(official=official_efficient_sgdo, overshoot=5.0) -> Outcome:
+def check_schedule_deviation(official=official_efficient_sgdo, overshoot=5.0, figure: str | None = None) -> Outcome:
     """Base-weight deviation from two_model_sgd of ``official`` and of OvershootSGD per setting.
 
     Verdict rule, fixed before measuring: 'verified' (the official form is only approximate, the
     project's is exact) iff the official form matches two-model to ≤ 1e-12 at constant lr without
     decay (so the recursion is the right one), deviates by more than 1e-8 under a cosine lr and
     under weight decay, and OvershootSGD stays within 1e-12 in every setting; 'refuted' if the
-    official form stays exact under a schedule or decay, or OvershootSGD drifts.
+    official form stays exact under a schedule or decay, or OvershootSGD drifts. With ``figure``,
+    the per-step deviations behind these maxima are plotted.
     """
     problem = noisy_quadratic(steps=NUMERIC_SETTING["steps"])
     lr, momentum, steps = NUMERIC_SETTING["lr"], NUMERIC_SETTING["momentum"], NUMERIC_SETTING["steps"]
-    official_deviation, project_deviation = {}, {}
-    for name, (cosine, decay) in DRIFT_SETTINGS.items():
+    official_deviation, project_deviation, curves = {}, {}, {}
+    for index, (name, (cosine, decay)) in enumerate(DRIFT_SETTINGS.items()):
         lrs = cosine_lrs(lr, steps) if cosine else np.full(steps, lr)
         _, reference = two_model_sgd(problem, lrs, momentum, overshoot, decay)
         _, base = official(problem, lrs, momentum, overshoot, decay)
-        official_deviation[name] = relative_deviation(base, reference)
+        deviations = relative_deviations(base, reference)
+        official_deviation[name] = float(np.max(deviations))
+        curves[f"official, {name}"] = (deviations, f"C{index}-")
         _, base = run_torch_optimizer(
             lambda params: OvershootSGD(params, lr=lr, momentum=momentum, overshoot=overshoot,
                                         weight_decay=decay), problem, lrs)
-        project_deviation[name] = relative_deviation(base, reference)
+        deviations = relative_deviations(base, reference)
+        project_deviation[name] = float(np.max(deviations))
+        curves[f"OvershootSGD, {name}"] = (deviations, f"C{index}:")
     drifting = [name for name in DRIFT_SETTINGS if name != "constant lr"]
     official_matches_at_constant = official_deviation["constant lr"] <= EXACT_TOLERANCE
     official_drifts = all(official_deviation[name] > DRIFT_THRESHOLD for name in drifting)
@@ -399,13 +431,18 @@ def check_schedule_deviation(official=official_efficient_sgdo, overshoot=5.0) ->
         verdict = "inconclusive"
     else:
         verdict = "verified" if official_drifts and project_exact else "refuted"
+    evidence = dict(official_relative_deviation=official_deviation,
+                    project_relative_deviation=project_deviation, overshoot=overshoot,
+                    drift_threshold=DRIFT_THRESHOLD, tolerance=EXACT_TOLERANCE,
+                    spec_reference="0.7 % (cosine), 3.1 % (cosine + wd 0.05) on the spec's own problem",
+                    metric="max_t ‖θ_t − θ^two-model_t‖ / ‖θ^two-model_t‖ (base weights)",
+                    **NUMERIC_SETTING)
+    if figure:
+        evidence["figure"] = _plot_deviations(
+            curves, f"SGDO (γ = {overshoot:g}) base weights vs the two-model definition",
+            "‖θ_t − θ_t(two-model)‖ / ‖θ_t(two-model)‖", figure)
     return Outcome(
-        verdict,
-        dict(official_relative_deviation=official_deviation,
-             project_relative_deviation=project_deviation, overshoot=overshoot,
-             drift_threshold=DRIFT_THRESHOLD, tolerance=EXACT_TOLERANCE,
-             spec_reference="0.7 % (cosine), 3.1 % (cosine + wd 0.05) on the spec's own problem",
-             metric="max_t ‖θ_t − θ^two-model_t‖ / ‖θ^two-model_t‖ (base weights)", **NUMERIC_SETTING),
+        verdict, evidence,
         f"official: cosine {100 * official_deviation['cosine lr']:.2g} %, cosine+wd "
         f"{100 * official_deviation['cosine lr + weight decay 0.05']:.2g} %; project ≤ "
         f"{max(project_deviation.values()):.0e}")
@@ -416,7 +453,7 @@ def check_schedule_deviation(official=official_efficient_sgdo, overshoot=5.0) ->
                  "under a cosine lr or weight decay it drifts from the two-model definition "
                  "(spec: ~0.7 % and 3.1 % relative).")
 def schedule_deviation() -> Outcome:
-    return check_schedule_deviation()
+    return check_schedule_deviation(figure="overshoot-schedule-deviation.png")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,7 +515,7 @@ def official_adamo(problem, lr, betas, eps, overshoot_at, steps):
     return np.array(stored_path), np.array(base_path)
 
 
-def check_adamo_approximation(official=official_adamo, setting=ADAM_SETTING) -> Outcome:
+def check_adamo_approximation(official=official_adamo, setting=ADAM_SETTING, figure: str | None = None) -> Outcome:
     """Deviation of the official AdamO from two-model AdamW, with the project's optimizers as
     controls.
 
@@ -487,7 +524,8 @@ def check_adamo_approximation(official=official_adamo, setting=ADAM_SETTING) -> 
     vs the hand-written official form with constant γ (the project ships the official formula);
     (d) OvershootAdamW(exact=True) vs two-model (must be exact). Verdict rule: 'verified' (the
     shipped AdamO is only approximate) iff (a) > 1e-8 while (c) and (d) ≤ 1e-12; 'refuted' iff
-    (a) ≤ 1e-8 (the official form is exact); 'inconclusive' if a control fails.
+    (a) ≤ 1e-8 (the official form is exact); 'inconclusive' if a control fails. With ``figure``,
+    the per-step deviations behind (a), (b) and (d) are plotted.
     """
     problem = noisy_quadratic(steps=setting["steps"])
     hyper = dict(lr=setting["lr"], betas=setting["betas"], eps=setting["eps"], steps=setting["steps"])
@@ -525,13 +563,26 @@ def check_adamo_approximation(official=official_adamo, setting=ADAM_SETTING) -> 
     else:
         verdict = "inconclusive"
     base_absolute = float(np.max(np.abs(official_ramp_paths[1] - ramp_reference[1])))
+    evidence = dict(measured_relative_deviation=measured, controls=controls,
+                    official_base_max_abs_deviation=base_absolute, drift_threshold=DRIFT_THRESHOLD,
+                    tolerance=EXACT_TOLERANCE, spec_reference="4.7 % relative (θ'), 0.05 absolute (base)",
+                    metric="max_t ‖x_t − x^two-model_t‖ / ‖x^two-model_t‖",
+                    setting={k: list(v) if isinstance(v, tuple) else v for k, v in setting.items()})
+    if figure:
+        pairs = {
+            "official AdamO (ramp γ_t), θ'": (official_ramp_paths[0], ramp_reference[0], "C0-"),
+            "official AdamO (ramp γ_t), base θ": (official_ramp_paths[1], ramp_reference[1], "C1--"),
+            "OvershootAdamW(exact=False), θ' (constant γ)": (approximate[0], constant_reference[0], "C2-"),
+            "OvershootAdamW(exact=True), θ'": (exact[0], constant_reference[0], "C3-"),
+            "OvershootAdamW(exact=True), base θ": (exact[1], constant_reference[1], "C4--"),
+        }
+        curves = {label: (relative_deviations(path, reference), style)
+                  for label, (path, reference, style) in pairs.items()}
+        evidence["figure"] = _plot_deviations(
+            curves, f"AdamO (γ = {setting['overshoot']:g}, lr {setting['lr']:g}) vs two-model AdamW",
+            "‖x_t − x_t(two-model)‖ / ‖x_t(two-model)‖", figure)
     return Outcome(
-        verdict,
-        dict(measured_relative_deviation=measured, controls=controls,
-             official_base_max_abs_deviation=base_absolute, drift_threshold=DRIFT_THRESHOLD,
-             tolerance=EXACT_TOLERANCE, spec_reference="4.7 % relative (θ'), 0.05 absolute (base)",
-             metric="max_t ‖x_t − x^two-model_t‖ / ‖x^two-model_t‖",
-             setting={k: list(v) if isinstance(v, tuple) else v for k, v in setting.items()}),
+        verdict, evidence,
         f"official AdamO vs two-model: {100 * deviation:.2g} % rel (θ'); exact form ≤ "
         f"{max(controls.values()):.0e}")
 
@@ -540,4 +591,4 @@ def check_adamo_approximation(official=official_adamo, setting=ADAM_SETTING) -> 
        statement="The shipped AdamO update is an approximation of two-model Overshoot-AdamW "
                  "(spec: up to ~4.7 % relative on a noisy 30-D quadratic, γ = 5, lr 1e-2, 300 steps).")
 def adamo_approximation() -> Outcome:
-    return check_adamo_approximation()
+    return check_adamo_approximation(figure="overshoot-adamo-approximation.png")
