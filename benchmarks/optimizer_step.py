@@ -61,7 +61,11 @@ SGD_FAMILY = ["sgd", "sgdm", "nag", "overshoot-sgd", "msam", "sam", "step-tuned-
 ADAM_FAMILY = ["adam", "adamw", "rmsprop", "overshoot-adamw", "adamomentum", "msam-adamw"]
 HYPERPARAMETERS = {"sgd": dict(lr=0.1, weight_decay=1e-4), "adam": dict(lr=1e-3, weight_decay=0.01)}
 # Rows beyond the registry names: a registered method with non-default arguments.
-VARIANTS = {"overshoot-adamw[exact=False]": ("overshoot-adamw", {"exact": False})}
+VARIANTS = {
+    "overshoot-adamw[exact=False]": ("overshoot-adamw", {"exact": False}),
+    "overshoot-adamw[fused]": ("overshoot-adamw", {"fused": True}),  # torch.compile kernel
+    "overshoot-adamw[exact=False,fused]": ("overshoot-adamw", {"exact": False, "fused": True}),
+}
 GOAL_METHODS = {"overshoot-sgd", "overshoot-adamw", "adamomentum", "msam"}
 GOAL_RATIO = 1.10
 

@@ -61,32 +61,25 @@ def update_moments(exp_avgs, exp_avg_sqs, grads, betas, *, foreach: bool,
 
 
 def add_direction(params, exp_avgs, exp_avg_sqs, *, scale: float, step: int, betas, eps: float,
-                  foreach: bool, workspace: list[torch.Tensor] | None = None):
+                  foreach: bool) -> None:
     """In place: θ ← θ + scale · u with u = (m/(1−β1^t)) / (√(v/(1−β2^t)) + ε) at step t ≥ 1.
 
     ε may be 0 (AdaMomentum keeps its ε inside v). The fast path folds both bias corrections
-    into scalars, u = (√bc2 / bc1) · m / (√v + ε√bc2), and returns the denominator tensors it
-    built; a second call in the same step passes them back as ``workspace`` to be overwritten
-    instead of allocating new ones.
+    into scalars: u = (√bc2 / bc1) · m / (√v + ε√bc2).
     """
     beta1, beta2 = betas
     correction1 = 1.0 - beta1**step
     correction2_sqrt = math.sqrt(1.0 - beta2**step)
     if foreach:
-        if workspace is None:
-            denominators = torch._foreach_sqrt(exp_avg_sqs)
-        else:
-            denominators = workspace
-            torch.ops.aten._foreach_sqrt.out(exp_avg_sqs, out=denominators)
+        denominators = torch._foreach_sqrt(exp_avg_sqs)
         if eps:
             torch._foreach_add_(denominators, eps * correction2_sqrt)
         torch._foreach_addcdiv_(params, exp_avgs, denominators,
                                 value=scale * correction2_sqrt / correction1)
-        return denominators
+        return
     for param, exp_avg, exp_avg_sq in zip(params, exp_avgs, exp_avg_sqs):
         direction = (exp_avg / correction1) / ((exp_avg_sq / (correction2_sqrt**2)).sqrt() + eps)
         param.add_(direction, alpha=scale)
-    return None
 
 
 def scale_weights(params, factor: float, *, foreach: bool) -> None:

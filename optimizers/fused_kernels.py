@@ -1,0 +1,67 @@
+"""Per-tensor kernels that ``torch.compile`` turns into one fused loop over memory.
+
+The multi-tensor (``torch._foreach_*``) paths make one pass over memory per operation; a fused
+kernel reads and writes each tensor once. Each kernel here is the optimizer's update for one
+parameter written in plain tensor operations, with every scalar of the step packed into one
+float64 tensor so that changing learning rates and bias corrections never trigger a recompilation.
+``compiled(kernel)`` compiles it once per process; where compilation fails (no C++ compiler, an
+unsupported device) it warns once and runs the same kernel eagerly, which gives the same result.
+"""
+
+import warnings
+
+import torch
+
+
+def overshoot_adamw_exact(param, grad, exp_avg, exp_avg_sq, scalars) -> None:
+    """Two-model Overshoot-AdamW step for one tensor (see ``OvershootAdamW``).
+
+    scalars = [a·d, b·d, 1−β1^{t−1}, √(1−β2^{t−1}), 1−β1^t, √(1−β2^t), β1, β2, η(1+γ), ε], where
+    θ_{t−1} = aθ' + b u_{t−1} recovers the base weights and d = 1 − η(1+γ)λ.
+    """
+    s = scalars.to(param.dtype)
+    previous_direction = (exp_avg / s[2]) / (exp_avg_sq.sqrt() / s[3] + s[9])
+    param.mul_(s[0]).add_(previous_direction * s[1])
+    exp_avg.lerp_(grad, 1 - s[6])
+    exp_avg_sq.mul_(s[7]).add_((1 - s[7]) * grad * grad)
+    param.sub_(s[8] * (exp_avg / s[4]) / (exp_avg_sq.sqrt() / s[5] + s[9]))
+
+
+def overshoot_adamw_approximate(param, grad, exp_avg, exp_avg_sq, scalars) -> None:
+    """The official approximate AdamO step for one tensor.
+
+    scalars = [1 − ηλ, w_m, w_g, 1−β1^t, √(1−β2^t), β1, β2, η, ε]: θ' ← (1−ηλ)θ', Adam moments,
+    θ' ← θ' − η (w_m m + w_g g) / ((1−β1^t)(√(v/(1−β2^t)) + ε)).
+    """
+    s = scalars.to(param.dtype)
+    param.mul_(s[0])
+    exp_avg.lerp_(grad, 1 - s[5])
+    exp_avg_sq.mul_(s[6]).add_((1 - s[6]) * grad * grad)
+    param.sub_(s[7] * (s[1] * exp_avg + s[2] * grad) / s[3] / (exp_avg_sq.sqrt() / s[4] + s[8]))
+
+
+_compiled: dict = {}
+
+
+def compiled(kernel):
+    """``kernel`` compiled by torch.compile (once per process), falling back to eager on failure."""
+    if kernel not in _compiled:
+        _compiled[kernel] = _WithFallback(kernel)
+    return _compiled[kernel]
+
+
+class _WithFallback:
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.run = torch.compile(kernel, dynamic=True, fullgraph=True)
+
+    def __call__(self, *args) -> None:
+        try:
+            self.run(*args)
+        except Exception as error:  # compilation happens at the first call, before any write
+            if self.run is self.kernel:
+                raise
+            warnings.warn(f"torch.compile of {self.kernel.__name__} failed ({type(error).__name__}: "
+                          f"{error}); running it eagerly", RuntimeWarning, stacklevel=2)
+            self.run = self.kernel
+            self.run(*args)
