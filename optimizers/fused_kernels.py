@@ -13,6 +13,21 @@ import warnings
 import torch
 
 
+def momentum_buffer(param, grad, exp_avg, scalars) -> None:
+    """The EMA buffer update of ``MomentumShiftSGD`` for one tensor: m ← s0·m + s1·g + s2·θ'.
+
+    scalars = [β + (1−β)λk, 1−β, (1−β)λ] with k = c_{t−1}/(1−β) (L2 at the base weights).
+    """
+    s = scalars.to(param.dtype)
+    exp_avg.copy_(s[0] * exp_avg + s[1] * grad + s[2] * param)
+
+
+def shifted_weights(param, grad, exp_avg, scalars) -> None:
+    """The stored-weights update of ``MomentumShiftSGD`` for one tensor: θ' ← s0·θ' − s1·m − s2·g."""
+    s = scalars.to(param.dtype)
+    param.copy_(s[0] * param - s[1] * exp_avg - s[2] * grad)
+
+
 def overshoot_adamw_exact(param, grad, exp_avg, exp_avg_sq, scalars) -> None:
     """Two-model Overshoot-AdamW step for one tensor (see ``OvershootAdamW``).
 
@@ -38,6 +53,20 @@ def overshoot_adamw_approximate(param, grad, exp_avg, exp_avg_sq, scalars) -> No
     exp_avg.lerp_(grad, 1 - s[5])
     exp_avg_sq.mul_(s[6]).add_((1 - s[6]) * grad * grad)
     param.sub_(s[7] * (s[1] * exp_avg + s[2] * grad) / s[3] / (exp_avg_sq.sqrt() / s[4] + s[8]))
+
+
+def apply(kernel, scalars: list[float], *tensor_lists) -> None:
+    """Run the compiled ``kernel`` on each tuple of tensors, the step's scalars packed in one
+    float64 tensor. Contiguous tensors are passed flattened, so one compilation serves every shape."""
+    run = compiled(kernel)
+    packed = {}
+    for tensors in zip(*tensor_lists):
+        device = tensors[0].device
+        if device not in packed:
+            packed[device] = torch.tensor(scalars, dtype=torch.float64, device=device)
+        if all(t.is_contiguous() for t in tensors):
+            tensors = tuple(t.view(-1) for t in tensors)
+        run(*tensors, packed[device])
 
 
 _compiled: dict = {}

@@ -7,7 +7,7 @@ gradient at θ'_t = θ_t − c_t b_t and differ only in the scale c_t (η_t·γ 
 
 import torch
 
-from . import buckets, hyperparameters
+from . import buckets, fused_kernels, hyperparameters
 from .base_weights import BaseWeightsMixin
 from .gradients import parameters_with_gradients
 
@@ -33,14 +33,14 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         θ'_t = θ'_{t−1} − (η_t + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t
 
     (with weight decay the L2 term is folded in without a temporary; see
-    ``_update_weights_foreach``). The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
+    ``_weight_coefficients``). The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
     a single ``lerp`` pass over memory; all formulas above are in terms of b_t = m_t/(1−β).
     """
 
     stores_shifted_weights = True
 
-    def __init__(self, params, defaults: dict, foreach: bool = True):
-        defaults = dict(defaults, foreach=foreach)
+    def __init__(self, params, defaults: dict, foreach: bool = True, fused: bool = False):
+        defaults = dict(defaults, foreach=foreach, fused=bool(fused))
         super().__init__(params, defaults)
 
     def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
@@ -74,12 +74,12 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         loss = self._begin_step(closure)
         tensors = [self._group_tensors(group) for group in self.param_groups]
         for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
-            update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
-            update_buffers(group, params, grads, buffers, previous)
+            _path(group, _update_buffers_fused, _update_buffers_foreach, _update_buffers_loop)(
+                group, params, grads, buffers, previous)
         shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
         for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
-            update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
-            update_weights(group, params, grads, buffers, previous, shift)
+            _path(group, _update_weights_fused, _update_weights_foreach, _update_weights_loop)(
+                group, params, grads, buffers, previous, shift)
             for param in params:
                 self.state[param]["applied_shift"] = shift
         return loss
@@ -111,47 +111,82 @@ def _update_weights_loop(group, params, grads, buffers, previous, shift: float) 
         param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
 
 
-def _update_buffers_foreach(group, params, grads, buffers, previous) -> None:
-    """Fast path of the buffer update, leaving θ' in place and allocating nothing.
+def _path(group: dict, fused, foreach, loop):
+    """The implementation a group asked for: fused kernels, multi-tensor, or the reference loop."""
+    if group.get("fused", False):
+        return fused
+    return foreach if group["foreach"] else loop
 
-    With k = c_{t−1}/(1−β), the L2 term at θ_{t−1} = θ' + k m_{t−1} folds into the EMA:
-    m_t = (β + (1−β)λk) m_{t−1} + (1−β) g_t + (1−β)λ θ'_{t−1}; for λ = 0 this is one lerp.
-    """
+
+def _buffer_coefficients(group: dict, previous_shift: float) -> list[float]:
+    """[s0, s1, s2] of m_t = s0 m_{t−1} + s1 g_t + s2 θ'_{t−1}: the EMA with L2 at θ_{t−1} folded in,
+    θ_{t−1} = θ'_{t−1} + k m_{t−1} with k = c_{t−1}/(1−β)."""
     beta, decay = group["momentum"], group["weight_decay"]
-    if decay == 0:
+    k = previous_shift / (1.0 - beta)
+    return [beta + (1.0 - beta) * decay * k, 1.0 - beta, (1.0 - beta) * decay]
+
+
+def _weight_coefficients(group: dict, previous_shift: float, shift: float) -> list[float]:
+    """[w_θ, w_m, w_g] of θ'_t = w_θ θ'_{t−1} − w_m m_t − w_g g_t.
+
+    With B = c_{t−1}/β, the update is θ'_t = θ'_{t−1} − (η + c_t − B) b_t − B g̃_t, where
+    g̃_t = g_t + λθ_{t−1} is not stored: eliminating m_{t−1} = (m_t − (1−β)g̃_t)/β gives
+    g̃_t = (g_t + λθ'_{t−1} + (λk/β) m_t)/D with D = 1 + λk(1−β)/β, k = c_{t−1}/(1−β).
+    """
+    beta, lr, decay = group["momentum"], group["lr"], group["weight_decay"]
+    if previous_shift == 0:
+        return [1.0, (lr + shift) / (1.0 - beta), 0.0]
+    k = previous_shift / (1.0 - beta)
+    gradient_coefficient = previous_shift / beta
+    denominator = 1.0 + decay * k * (1.0 - beta) / beta
+    return [1.0 - gradient_coefficient * decay / denominator,
+            (lr + shift - gradient_coefficient) / (1.0 - beta)
+            + gradient_coefficient * decay * k / (beta * denominator),
+            gradient_coefficient / denominator]
+
+
+def _update_buffers_foreach(group, params, grads, buffers, previous) -> None:
+    """Fast path of the buffer update, leaving θ' in place and allocating nothing; for λ = 0 it is
+    one lerp pass."""
+    if group["weight_decay"] == 0:
         if buffers:
-            torch._foreach_lerp_(buffers, grads, 1.0 - beta)
+            torch._foreach_lerp_(buffers, grads, 1.0 - group["momentum"])
         return
     for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
             previous, params, grads, buffers):
-        k = previous_shift / (1.0 - beta)
-        torch._foreach_mul_(shift_buffers, beta + (1.0 - beta) * decay * k)
-        torch._foreach_add_(shift_buffers, shift_grads, alpha=1.0 - beta)
-        torch._foreach_add_(shift_buffers, shift_params, alpha=(1.0 - beta) * decay)
+        momentum, gradient, weight = _buffer_coefficients(group, previous_shift)
+        torch._foreach_mul_(shift_buffers, momentum)
+        torch._foreach_add_(shift_buffers, shift_grads, alpha=gradient)
+        torch._foreach_add_(shift_buffers, shift_params, alpha=weight)
 
 
 def _update_weights_foreach(group, params, grads, buffers, previous, shift: float) -> None:
-    """Fast path: θ'_t = θ'_{t−1} − (η + c_t − B) b_t − B g̃_t with B = c_{t−1}/β, in ≤ 3 passes.
-
-    g̃_t = g_t + λθ_{t−1} is not stored: eliminating m_{t−1} = (m_t − (1−β)g̃_t)/β gives
-    g̃_t = (g_t + λθ'_{t−1} + (λk/β) m_t)/D with D = 1 + λk(1−β)/β, k = c_{t−1}/(1−β), so
-    θ'_t = (1 − Bλ/D) θ'_{t−1} − ((η + c_t − B)/(1−β) + Bλk/(βD)) m_t − (B/D) g_t.
-    """
-    beta, lr, decay = group["momentum"], group["lr"], group["weight_decay"]
+    """Fast path: θ'_t = w_θ θ'_{t−1} − w_m m_t − w_g g_t in at most three passes."""
     for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
             previous, params, grads, buffers):
-        if previous_shift == 0:
-            torch._foreach_add_(shift_params, shift_buffers, alpha=-(lr + shift) / (1.0 - beta))
-            continue
-        k = previous_shift / (1.0 - beta)
-        gradient_coefficient = previous_shift / beta
-        denominator = 1.0 + decay * k * (1.0 - beta) / beta
-        if decay != 0:
-            torch._foreach_mul_(shift_params, 1.0 - gradient_coefficient * decay / denominator)
-        momentum_coefficient = ((lr + shift - gradient_coefficient) / (1.0 - beta)
-                                + gradient_coefficient * decay * k / (beta * denominator))
-        torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum_coefficient)
-        torch._foreach_add_(shift_params, shift_grads, alpha=-gradient_coefficient / denominator)
+        weight, momentum, gradient = _weight_coefficients(group, previous_shift, shift)
+        if weight != 1.0:
+            torch._foreach_mul_(shift_params, weight)
+        torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum)
+        if gradient != 0:
+            torch._foreach_add_(shift_params, shift_grads, alpha=-gradient)
+
+
+def _update_buffers_fused(group, params, grads, buffers, previous) -> None:
+    """Fused path: one compiled pass per tensor (read θ', g, m; write m)."""
+    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+            previous, params, grads, buffers):
+        fused_kernels.apply(fused_kernels.momentum_buffer, _buffer_coefficients(group, previous_shift),
+                            shift_params, shift_grads, shift_buffers)
+
+
+def _update_weights_fused(group, params, grads, buffers, previous, shift: float) -> None:
+    """Fused path: one compiled pass per tensor (read θ', g, m; write θ')."""
+    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+            previous, params, grads, buffers):
+        fused_kernels.apply(fused_kernels.shifted_weights,
+                            _weight_coefficients(group, previous_shift, shift),
+                            shift_params, shift_grads, shift_buffers)
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

@@ -143,7 +143,8 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         scalars = [scale * overshoot_decay, shift * overshoot_decay, 1.0 - beta1**previous,
                    math.sqrt(1.0 - beta2**previous), 1.0 - beta1**step, math.sqrt(1.0 - beta2**step),
                    beta1, beta2, lr * (1.0 + overshoot), group["eps"]]
-        _run_fused(fused_kernels.overshoot_adamw_exact, scalars, params, grads, exp_avgs, exp_avg_sqs)
+        fused_kernels.apply(fused_kernels.overshoot_adamw_exact, scalars, params, grads, exp_avgs,
+                            exp_avg_sqs)
         return ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
     def _fused_approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
@@ -153,8 +154,8 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                    1.0 + current - (previous / beta1 if previous else 0.0),
                    previous * (1.0 - beta1) / beta1 if previous else 0.0,
                    1.0 - beta1**step, math.sqrt(1.0 - beta2**step), beta1, beta2, lr, group["eps"]]
-        _run_fused(fused_kernels.overshoot_adamw_approximate, scalars, params, grads, exp_avgs,
-                   exp_avg_sqs)
+        fused_kernels.apply(fused_kernels.overshoot_adamw_approximate, scalars, params, grads,
+                            exp_avgs, exp_avg_sqs)
         return (1.0, lr * current)
 
     @torch.no_grad()
@@ -171,15 +172,3 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                                   [s["exp_avg_sq"] for s in bucket_states], scale=shift, step=step,
                                   betas=group["betas"], eps=group["eps"], foreach=group["foreach"])
 
-
-def _run_fused(kernel, scalars, params, grads, exp_avgs, exp_avg_sqs) -> None:
-    """Apply the compiled ``kernel`` to every tensor, the step's scalars packed in one tensor."""
-    run = fused_kernels.compiled(kernel)
-    packed = {}
-    for param, grad, exp_avg, exp_avg_sq in zip(params, grads, exp_avgs, exp_avg_sqs):
-        if param.device not in packed:
-            packed[param.device] = torch.tensor(scalars, dtype=torch.float64, device=param.device)
-        tensors = (param, grad, exp_avg, exp_avg_sq)
-        if all(t.is_contiguous() for t in tensors):  # one compiled kernel serves every shape
-            tensors = tuple(t.view(-1) for t in tensors)
-        run(*tensors, packed[param.device])
