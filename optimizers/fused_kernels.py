@@ -28,6 +28,14 @@ def shifted_weights(param, grad, exp_avg, scalars) -> None:
     param.copy_(s[0] * param - s[1] * exp_avg - s[2] * grad)
 
 
+def momentum_buffer_and_shifted_weights(param, grad, exp_avg, scalars) -> None:
+    """``momentum_buffer`` then ``shifted_weights`` in one pass, for shifts known before the
+    buffer update (Overshoot): scalars = the three of each, in that order."""
+    s = scalars.to(param.dtype)
+    exp_avg.copy_(s[0] * exp_avg + s[1] * grad + s[2] * param)
+    param.copy_(s[3] * param - s[4] * exp_avg - s[5] * grad)
+
+
 def overshoot_adamw_exact(param, grad, exp_avg, exp_avg_sq, scalars) -> None:
     """Two-model Overshoot-AdamW step for one tensor (see ``OvershootAdamW``).
 

@@ -43,6 +43,9 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         defaults = dict(defaults, foreach=foreach, fused=bool(fused))
         super().__init__(params, defaults)
 
+    shift_uses_momentum = True
+    """Whether c_t depends on the updated buffers; if not, the fused path updates both in one pass."""
+
     def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
         """Return c_t per group, given the updated EMA buffers m_t of every group."""
         raise NotImplementedError
@@ -73,6 +76,9 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
         loss = self._begin_step(closure)
         tensors = [self._group_tensors(group) for group in self.param_groups]
+        if all(group.get("fused", False) for group in self.param_groups) and not self.shift_uses_momentum:
+            self._fused_step(tensors)
+            return loss
         for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
             _path(group, _update_buffers_fused, _update_buffers_foreach, _update_buffers_loop)(
                 group, params, grads, buffers, previous)
@@ -83,6 +89,19 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
             for param in params:
                 self.state[param]["applied_shift"] = shift
         return loss
+
+    def _fused_step(self, tensors) -> None:
+        """Buffers and stored weights in one compiled pass per tensor (c_t known beforehand)."""
+        shifts = self._shift_scales(self.param_groups, None)
+        for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
+            for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+                    previous, params, grads, buffers):
+                scalars = (_buffer_coefficients(group, previous_shift)
+                           + _weight_coefficients(group, previous_shift, shift))
+                fused_kernels.apply(fused_kernels.momentum_buffer_and_shifted_weights, scalars,
+                                    shift_params, shift_grads, shift_buffers)
+            for param in params:
+                self.state[param]["applied_shift"] = shift
 
     @torch.no_grad()
     def _move_to_base(self) -> None:

@@ -40,7 +40,7 @@ class OvershootSGD(MomentumShiftSGD):
         overshoot: γ ≥ 0 (the paper recommends 3–7 with β = 0.9).
         weight_decay: λ ≥ 0, coupled L2 at the base weights.
         foreach: use the multi-tensor fast path (True) or the per-parameter reference path.
-        fused: two compiled passes per tensor (``fused_kernels``, torch.compile, falling back to
+        fused: one compiled pass per tensor (``fused_kernels``, torch.compile, falling back to
             running them eagerly where compilation fails); overrides ``foreach``. The first step
             pays the compilation (~10 s on a CPU).
     """
@@ -51,6 +51,8 @@ class OvershootSGD(MomentumShiftSGD):
         defaults["overshoot"] = hyperparameters.non_negative("overshoot", overshoot)
         self._check_momentum_allows_shift("overshoot", defaults["overshoot"], defaults["momentum"])
         super().__init__(params, defaults, foreach, fused)
+
+    shift_uses_momentum = False  # c_t = η_t γ
 
     def _shift_scales(self, groups, buffers) -> list[float]:
         return [group["lr"] * group["overshoot"] for group in groups]
