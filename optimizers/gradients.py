@@ -1,4 +1,5 @@
-"""Collects the parameters of a group that have a gradient, and refuses sparse gradients."""
+"""Tensor-list helpers shared by the optimizers: the parameters that have a gradient (sparse
+gradients refused), and θ ← θ + α·t over lists on the multi-tensor or the reference path."""
 
 import torch
 
@@ -19,3 +20,14 @@ def parameters_with_gradients(
         params.append(param)
         grads.append(param.grad)
     return params, grads
+
+
+def add_scaled(params, tensors, alpha: float, foreach: bool) -> None:
+    """In place: θ_i ← θ_i + α t_i for every pair (nothing when α = 0 or the lists are empty)."""
+    if not params or alpha == 0:
+        return
+    if foreach:
+        torch._foreach_add_(params, tensors, alpha=alpha)
+    else:
+        for param, tensor in zip(params, tensors):
+            param.add_(tensor, alpha=alpha)

@@ -6,7 +6,7 @@ from . import buckets, hyperparameters
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
+from .gradients import add_scaled, parameters_with_gradients
 from .msam import NORM_FLOOR
 
 
@@ -58,7 +58,7 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         norm = _global_norm([[state["exp_avg"] for state in states] for _, states in updated])
         for group, (params, states) in zip(self.param_groups, updated):
             shift = group["rho"] / (norm + NORM_FLOOR)
-            _add_scaled(params, [state["exp_avg"] for state in states], -shift, group["foreach"])
+            add_scaled(params, [state["exp_avg"] for state in states], -shift, group["foreach"])
             for state in states:
                 state["applied_shift"] = shift
         return loss
@@ -69,7 +69,7 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         foreach = group["foreach"]
         exp_avgs = [state["exp_avg"] for state in states]
         exp_avg_sqs = [state["exp_avg_sq"] for state in states]
-        _add_scaled(params, exp_avgs, previous_shift, foreach)
+        add_scaled(params, exp_avgs, previous_shift, foreach)
         scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
         update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=step,
@@ -82,16 +82,6 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                 state = self.state.get(param, {})
                 if state.get("applied_shift", 0.0) != 0.0:
                     param.add_(state["exp_avg"], alpha=state["applied_shift"])
-
-
-def _add_scaled(params, tensors, scale: float, foreach: bool) -> None:
-    if not params or scale == 0:
-        return
-    if foreach:
-        torch._foreach_add_(params, tensors, alpha=scale)
-    else:
-        for param, tensor in zip(params, tensors):
-            param.add_(tensor, alpha=scale)
 
 
 def _global_norm(tensor_lists) -> float:

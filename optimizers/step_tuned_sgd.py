@@ -4,7 +4,7 @@ import torch
 
 from . import hyperparameters
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
+from .gradients import add_scaled, parameters_with_gradients
 
 
 class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
@@ -78,7 +78,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
             # tensors instead of zeroing these (no copy needed).
             for param in params:
                 param.grad = None
-            _add(params, grads, -size, group["foreach"])
+            add_scaled(params, grads, -size, group["foreach"])
             half_steps.append((params, size))
             first_grads.append(grads)
 
@@ -102,7 +102,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
             # Δθ = −s g_before, so ⟨Ĝ, Δθ⟩ = −s⟨G, g_before⟩/debias and ‖Δθ‖² = s²‖g_before‖².
             curvature -= size * _dot(averages, grads_before) / debias
             squared_step += size**2 * _dot(grads_before, grads_before)
-            _add(params, grads_after, -size, group["foreach"])
+            add_scaled(params, grads_after, -size, group["foreach"])
 
         ratio = squared_step / curvature if curvature > 0 else first["nu"]
         first["gamma"] = self._clip(ratio)
@@ -121,16 +121,6 @@ def _with_decay(grads, params, decay: float):
     if decay == 0 or not grads:
         return grads
     return torch._foreach_add(grads, params, alpha=decay)
-
-
-def _add(params, tensors, alpha: float, foreach: bool) -> None:
-    if not params:
-        return
-    if foreach:
-        torch._foreach_add_(params, tensors, alpha=alpha)
-    else:
-        for param, tensor in zip(params, tensors):
-            param.add_(tensor, alpha=alpha)
 
 
 def _dot(first, second) -> float:
