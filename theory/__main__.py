@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import threadpoolctl  # noqa: E402
 import torch  # noqa: E402  (after the backend is fixed)
 
 from theory import ledger, report  # noqa: E402
@@ -35,7 +36,10 @@ CLAIM_MODULES = (
 
 DEFAULT_THREADS = 1
 """The checks run many small vectorised torch operations; on the shared 2-core machine intra-op
-threading made them up to 20x slower (threads wait for each other), so one thread is the default."""
+threading made them up to 20x slower (threads wait for each other), so one thread is the default.
+The same count limits the BLAS behind numpy and scipy: the order of floating-point reductions
+depends on it, and a few checks (BB on ill-conditioned quadratics) amplify the last bits, so the
+ledger is bitwise reproducible for a given thread count, whatever OMP_NUM_THREADS says."""
 
 log = logging.getLogger("theory")
 
@@ -103,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     configure_logging(args.out / "ledger.log")
     torch.set_num_threads(args.threads)
+    threadpoolctl.threadpool_limits(args.threads)
     report.set_figures_dir(args.out / "figures")
     modules = import_claim_modules()
     claims = select_claims(args.only)
