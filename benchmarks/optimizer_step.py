@@ -64,7 +64,6 @@ HYPERPARAMETERS = {"sgd": dict(lr=0.1, weight_decay=1e-4), "adam": dict(lr=1e-3,
 VARIANTS = {
     "overshoot-adamw[exact=False]": ("overshoot-adamw", {"exact": False}),
     "overshoot-sgd[fused]": ("overshoot-sgd", {"fused": True}),  # torch.compile kernels
-    "msam[fused]": ("msam", {"fused": True}),
     "overshoot-adamw[fused]": ("overshoot-adamw", {"fused": True}),
     "overshoot-adamw[exact=False,fused]": ("overshoot-adamw", {"exact": False, "fused": True}),
 }

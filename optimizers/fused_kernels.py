@@ -13,24 +13,10 @@ import warnings
 import torch
 
 
-def momentum_buffer(param, grad, exp_avg, scalars) -> None:
-    """The EMA buffer update of ``MomentumShiftSGD`` for one tensor: m ← s0·m + s1·g + s2·θ'.
-
-    scalars = [β + (1−β)λk, 1−β, (1−β)λ] with k = c_{t−1}/(1−β) (L2 at the base weights).
-    """
-    s = scalars.to(param.dtype)
-    exp_avg.copy_(s[0] * exp_avg + s[1] * grad + s[2] * param)
-
-
-def shifted_weights(param, grad, exp_avg, scalars) -> None:
-    """The stored-weights update of ``MomentumShiftSGD`` for one tensor: θ' ← s0·θ' − s1·m − s2·g."""
-    s = scalars.to(param.dtype)
-    param.copy_(s[0] * param - s[1] * exp_avg - s[2] * grad)
-
-
 def momentum_buffer_and_shifted_weights(param, grad, exp_avg, scalars) -> None:
-    """``momentum_buffer`` then ``shifted_weights`` in one pass, for shifts known before the
-    buffer update (Overshoot): scalars = the three of each, in that order."""
+    """The step of ``MomentumShiftSGD`` for one tensor, for shifts known before the buffer update
+    (Overshoot): m ← s0·m + s1·g + s2·θ', then θ' ← s3·θ' − s4·m − s5·g (coefficients from
+    ``momentum_shift._buffer_coefficients`` and ``_weight_coefficients``)."""
     s = scalars.to(param.dtype)
     exp_avg.copy_(s[0] * exp_avg + s[1] * grad + s[2] * param)
     param.copy_(s[3] * param - s[4] * exp_avg - s[5] * grad)

@@ -43,9 +43,6 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         defaults = dict(defaults, foreach=foreach, fused=bool(fused))
         super().__init__(params, defaults)
 
-    shift_uses_momentum = True
-    """Whether c_t depends on the updated buffers; if not, the fused path updates both in one pass."""
-
     def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
         """Return c_t per group, given the updated EMA buffers m_t of every group."""
         raise NotImplementedError
@@ -76,22 +73,23 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
         loss = self._begin_step(closure)
         tensors = [self._group_tensors(group) for group in self.param_groups]
-        if all(group.get("fused", False) for group in self.param_groups) and not self.shift_uses_momentum:
+        if self.defaults["fused"]:
             self._fused_step(tensors)
             return loss
         for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
-            _path(group, _update_buffers_fused, _update_buffers_foreach, _update_buffers_loop)(
-                group, params, grads, buffers, previous)
+            update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
+            update_buffers(group, params, grads, buffers, previous)
         shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
         for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
-            _path(group, _update_weights_fused, _update_weights_foreach, _update_weights_loop)(
-                group, params, grads, buffers, previous, shift)
+            update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
+            update_weights(group, params, grads, buffers, previous, shift)
             for param in params:
                 self.state[param]["applied_shift"] = shift
         return loss
 
     def _fused_step(self, tensors) -> None:
-        """Buffers and stored weights in one compiled pass per tensor (c_t known beforehand)."""
+        """Buffers and stored weights in one compiled pass per tensor; only for subclasses whose
+        c_t does not depend on the updated buffers (Overshoot: c_t = η_t γ)."""
         shifts = self._shift_scales(self.param_groups, None)
         for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
             for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
@@ -128,13 +126,6 @@ def _update_weights_loop(group, params, grads, buffers, previous, shift: float) 
     """Reference path: θ'_t = θ_t − c_t b_t (the parameters hold θ_t on entry)."""
     for param, buffer in zip(params, buffers):
         param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
-
-
-def _path(group: dict, fused, foreach, loop):
-    """The implementation a group asked for: fused kernels, multi-tensor, or the reference loop."""
-    if group.get("fused", False):
-        return fused
-    return foreach if group["foreach"] else loop
 
 
 def _buffer_coefficients(group: dict, previous_shift: float) -> list[float]:
@@ -189,23 +180,6 @@ def _update_weights_foreach(group, params, grads, buffers, previous, shift: floa
         torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum)
         if gradient != 0:
             torch._foreach_add_(shift_params, shift_grads, alpha=-gradient)
-
-
-def _update_buffers_fused(group, params, grads, buffers, previous) -> None:
-    """Fused path: one compiled pass per tensor (read θ', g, m; write m)."""
-    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
-            previous, params, grads, buffers):
-        fused_kernels.apply(fused_kernels.momentum_buffer, _buffer_coefficients(group, previous_shift),
-                            shift_params, shift_grads, shift_buffers)
-
-
-def _update_weights_fused(group, params, grads, buffers, previous, shift: float) -> None:
-    """Fused path: one compiled pass per tensor (read θ', g, m; write θ')."""
-    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
-            previous, params, grads, buffers):
-        fused_kernels.apply(fused_kernels.shifted_weights,
-                            _weight_coefficients(group, previous_shift, shift),
-                            shift_params, shift_grads, shift_buffers)
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

@@ -38,17 +38,14 @@ class MSAM(MomentumShiftSGD):
         rho: ρ ≥ 0, the length of the perturbation.
         weight_decay: λ ≥ 0, coupled L2 at the unperturbed weights.
         foreach: use the multi-tensor fast path (True) or the per-parameter reference path.
-        fused: two compiled passes per tensor (``fused_kernels``, torch.compile, falling back to
-            running them eagerly where compilation fails); overrides ``foreach``. The first step
-            pays the compilation (~10 s on a CPU).
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.9, rho: float = 0.3,
-                 weight_decay: float = 0.0, *, foreach: bool = True, fused: bool = False):
+                 weight_decay: float = 0.0, *, foreach: bool = True):
         defaults = validate_sgd_arguments(lr, momentum, weight_decay)
         defaults["rho"] = hyperparameters.non_negative("rho", rho)
         self._check_momentum_allows_shift("rho", defaults["rho"], defaults["momentum"])
-        super().__init__(params, defaults, foreach, fused)
+        super().__init__(params, defaults, foreach)
 
     def _shift_scales(self, groups, buffers) -> list[float]:
         norm = _global_momentum_norm(groups, buffers)
