@@ -233,12 +233,17 @@ def step_tuned_gammas(curvature: float, iterations: int = 3, x0: float = 1.0, **
     """γ_{k+1} after each of ``iterations`` StepTunedSGD steps on f(x) = λx²/2 (float64, β = 0)."""
     x = torch.nn.Parameter(torch.tensor([x0], dtype=torch.float64))
     optimizer = StepTunedSGD([x], lr=0.1, beta=0.0, **hyper)
+    return gamma_trace(optimizer, lambda: 0.5 * curvature * (x**2).sum(), iterations)
+
+
+def gamma_trace(optimizer: StepTunedSGD, loss, iterations: int) -> list[float]:
+    """γ_{k+1} after each of ``iterations`` steps of ``optimizer`` on the deterministic ``loss()``."""
 
     def closure():
         optimizer.zero_grad()
-        loss = 0.5 * curvature * (x**2).sum()
-        loss.backward()
-        return loss
+        value = loss()
+        value.backward()
+        return value
 
     gammas = []
     for _ in range(iterations):
@@ -315,17 +320,7 @@ def rayleigh_bracket_gammas(dim: int = 10, iterations: int = 20, seed: int = 0) 
     hessian = torch.tensor(rotation @ np.diag(eigenvalues) @ rotation.T)
     x = torch.nn.Parameter(torch.tensor(rng.standard_normal(dim)))
     optimizer = StepTunedSGD([x], lr=0.1, beta=0.0, min_step=1e-9, max_step=1e9)
-
-    def closure():
-        optimizer.zero_grad()
-        loss = 0.5 * x @ hessian @ x
-        loss.backward()
-        return loss
-
-    gammas = []
-    for _ in range(iterations):
-        optimizer.step(closure)
-        gammas.append(optimizer.param_groups[0]["gamma"])
+    gammas = gamma_trace(optimizer, lambda: 0.5 * x @ hessian @ x, iterations)
     low, high = 1 / eigenvalues.max(), 1 / eigenvalues.min()
     inside = all(low * (1 - RELATIVE_TOLERANCE) <= g <= high * (1 + RELATIVE_TOLERANCE) for g in gammas)
     return dict(bracket=[low, high], gamma_range=[min(gammas), max(gammas)], inside=inside)

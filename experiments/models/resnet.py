@@ -14,6 +14,8 @@ Initialisation follows torchvision: Kaiming-normal (fan-out) convolutions, Batch
 import torch
 from torch import nn
 
+from .initialisation import initialise_residual_network
+
 
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a shortcut; ``expansion`` 1."""
@@ -102,12 +104,7 @@ class ResNet(nn.Module):
                 channels = width * block.expansion
         self.stages = nn.Sequential(*stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
-        for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
+        initialise_residual_network(self)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(images)))

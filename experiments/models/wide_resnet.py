@@ -8,6 +8,8 @@ none). Convolutions are Kaiming-normal (fan-out), linear bias zero.
 import torch
 from torch import nn
 
+from .initialisation import initialise_residual_network
+
 
 class _PreActivationBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int):
@@ -56,13 +58,9 @@ class WideResNet(nn.Module):
             nn.Linear(channels, num_classes),
         ]
         self.layers = nn.Sequential(*layers)
+        initialise_residual_network(self)
         for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(module, nn.BatchNorm2d):
-                nn.init.ones_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Linear):
+            if isinstance(module, nn.Linear):
                 nn.init.zeros_(module.bias)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
