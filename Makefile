@@ -10,13 +10,14 @@ ENV_STAMP := $(VENV)/.installed
 DATA_STAMP := data/.installed
 CORES ?= all
 
-.PHONY: help setup reproduce test smoke system-deps lock benchmark clean
+.PHONY: help setup reproduce test smoke lint system-deps lock benchmark clean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make reproduce    set up, then run the whole pipeline (snakemake --cores $(CORES))"
 	@echo "make test         set up, then run the test suite"
 	@echo "make smoke        set up, then run the whole pipeline on tiny sizes (< 3 min)"
+	@echo "make lint         snakemake --lint of the pipeline (CI runs it)"
 	@echo "make system-deps  root: Debian Fashion-MNIST and LaTeX (apt-get)"
 	@echo "make benchmark    time optimizer steps on ResNet-50 shapes"
 	@echo "make lock         re-pin requirements.lock and environment.yml from .venv"
@@ -42,6 +43,9 @@ test: setup
 
 smoke: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml --directory .smoke
+
+lint: setup
+	$(BIN)/snakemake --lint
 
 system-deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make system-deps needs root (apt-get): run it with sudo"; exit 1; fi

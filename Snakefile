@@ -1,16 +1,19 @@
 """inertia: what five papers claim about momentum and step sizes in SGD, checked by derivation and training.
 
-    snakemake --cores all                                    theory ledger + a CPU sweep on real data (< 30 min, 2 cores)
+    snakemake --cores all                                    the ledger and every experiment on CPU (< 25 min, 2 cores)
     snakemake --cores all --configfile config/smoke.yaml     the whole DAG on tiny sizes (< 3 min)
     snakemake --workflow-profile profiles/full               the papers' scale on one multi-GPU machine
     snakemake --workflow-profile profiles/slurm              the papers' scale through SLURM
     snakemake -n                                             the plan, without running it
 
-The protocol (tasks, optimizers, learning-rate grids, seeds, budgets) is config/config.yaml, validated by
-workflow/schemas/config.schema.yaml; machine settings (cores, GPUs, partitions) live only in profiles/.
-Outputs go to results/<stage>/, logs to logs/<stage>/, per-job timings to benchmarks/output/<stage>/.
+The protocol (per experiment: seeds, methods, workloads, search spaces, analysis) is config/config.yaml, checked by
+workflow/schemas/config.schema.yaml and experiments/protocol.py before anything runs; machine settings (cores,
+GPUs, partitions) live only in profiles/. Outputs go to results/<experiment>/, logs to logs/<experiment>/, per-job
+timings to benchmarks/output/<experiment>/. Every rule declares the code it runs (experiments/sources.py), so an
+edited module reruns what it affects and nothing else.
 """
 
+import os
 import sys
 
 from snakemake.utils import min_version, validate
@@ -18,19 +21,30 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+configfile: os.path.join(workflow.basedir, "config/config.yaml")  # also under --directory
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
 
 PYTHON = sys.executable  # the interpreter running snakemake: the project's environment
+ENVIRONMENT = "../../environment.yml"  # the same pins, for --use-conda (paths are relative to the rule files)
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    experiment="|".join(EXPERIMENTS) or "(?!)",
+    workload="[^/]+",
+    method="[^/]+",
 
 
 include: "workflow/rules/theory.smk"
-include: "workflow/rules/sweep.smk"
+include: "workflow/rules/arms.smk"
+include: "workflow/rules/reports.smk"
 
 
 rule all:
     input:
         rules.theory.output,
-        rules.sweep_table.output,
+        expand("results/{experiment}/verdict.md", experiment=EXPERIMENTS),

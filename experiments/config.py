@@ -29,9 +29,13 @@ class RunConfig:
     optimizer: str = "sgdm"  # a name from optimizers.available()
     lr: float = 0.1  # peak learning rate
     hyperparameters: dict = dataclasses.field(default_factory=dict)  # other optimizer constructor arguments
-    schedule: str = "constant"  # constant | cosine (cosine decays to 0 at the last step)
+    schedule: str = "constant"  # constant | cosine (decays to 0 at the last step) | multistep (see milestones)
+    milestones: list = dataclasses.field(default_factory=list)  # multistep: steps after which the lr is decayed
+    decay_factor: float = 0.1  # multistep: the lr is multiplied by this at each milestone
+    warmup_steps: int = 0  # the lr ramps linearly from 0 to the schedule's over these first steps
     seed: int = 0  # model initialisation, data order, augmentation
     steps: int = 1000  # optimizer steps (one step may take several gradient evaluations)
+    svag: int = 1  # SVAG factor ℓ: ℓ > 1 takes c₁g(B₁) + c₂g(B₂) of two batches (experiments/svag.py)
     batch_size: int = 128  # global batch size, split evenly across processes
     eval_every: int = 100  # steps between evaluations; also evaluated at step 0 and at the end
     eval_batch_size: int = 1024  # examples per evaluation forward pass
@@ -44,7 +48,7 @@ class RunConfig:
     data_workers: int = 0  # DataLoader worker processes for loading data (never changes results)
 
 
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "multistep")
 DTYPES = ("float32", "float64")
 DEVICES = ("auto", "cpu", "cuda")
 TEXT_FIELDS = ("task", "optimizer", "schedule", "dtype", "device", "data_root", "target_split")
@@ -87,8 +91,9 @@ def argument_parser() -> argparse.ArgumentParser:
     for name, field in FIELDS.items():
         if name in ("task_options", "hyperparameters"):
             continue
+        default = field.default_factory() if field.default is dataclasses.MISSING else field.default
         parser.add_argument("--" + name.replace("_", "-"), dest=name, default=argparse.SUPPRESS,
-                            help=f"{comments[name]} (default: {field.default!r})")
+                            help=f"{comments[name]} (default: {default!r})")
     return parser
 
 
@@ -166,6 +171,8 @@ def validate(values: dict) -> RunConfig:
     for name in ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every"):
         setattr(config, name, integer(name, getattr(config, name), minimum=1))
     config.batch_norm_batches = integer("batch_norm_batches", config.batch_norm_batches, minimum=1)
+    config.svag = integer("svag", config.svag, minimum=1)
+    check_schedule(config)
     config.data_workers = integer("data_workers", config.data_workers, minimum=0)
     if config.target is not None:
         config.target = number("target", config.target)
@@ -179,6 +186,31 @@ def validate(values: dict) -> RunConfig:
          for name, value in config.hyperparameters.items()}))
     check_optimizer(config)
     return config
+
+
+def check_schedule(config: RunConfig) -> None:
+    """Warm-up within the run; milestones (strictly increasing steps >= 1) exactly when the schedule is multistep."""
+    config.warmup_steps = integer("warmup_steps", config.warmup_steps, minimum=0)
+    if config.warmup_steps > config.steps:
+        raise ConfigError(f"warmup_steps={config.warmup_steps} is not allowed; allowed: an integer from 0 to "
+                          f"steps={config.steps}")
+    config.decay_factor = number("decay_factor", config.decay_factor, minimum=0.0)
+    if not 0 < config.decay_factor <= 1:
+        raise ConfigError(f"decay_factor={config.decay_factor!r} is not allowed; allowed: a number in (0, 1]")
+    milestones = config.milestones
+    if isinstance(milestones, int | float) and not isinstance(milestones, bool):
+        milestones = [milestones]  # one milestone on the command line reads as a number
+    if not isinstance(milestones, list | tuple):
+        raise ConfigError(f"milestones={milestones!r} is not allowed; allowed: a list of steps, e.g. 100,200")
+    milestones = [integer(f"milestones[{index}]", value, minimum=1) for index, value in enumerate(milestones)]
+    if any(later <= earlier for earlier, later in zip(milestones, milestones[1:])):
+        raise ConfigError(f"milestones={milestones!r} is not allowed; allowed: strictly increasing steps")
+    if config.schedule == "multistep" and not milestones:
+        raise ConfigError("milestones=[] is not allowed with schedule='multistep'; allowed: at least one step")
+    if config.schedule != "multistep" and milestones:
+        raise ConfigError(f"milestones={milestones!r} is not allowed with schedule={config.schedule!r}; allowed: "
+                          "none (milestones belong to schedule multistep)")
+    config.milestones = milestones
 
 
 def check_optimizer(config: RunConfig) -> None:

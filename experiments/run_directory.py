@@ -6,9 +6,10 @@
     train.log       human-readable log, appended across resumes
     summary.json    final results; written last, so its presence means the run finished
 
-Whole files are replaced atomically (temporary file + ``os.replace``). The metrics log is append-only; each
-checkpoint records its length in bytes, and a resumed run cuts the log back to that length, so records written
-after the checkpoint (and any half-written line) are dropped and re-written identically.
+Whole files are replaced atomically (``experiments.atomic``: temporary file, fsync, ``os.replace``). The metrics
+log is append-only; each checkpoint records its length in bytes, and a resumed run cuts the log back to that
+length, so records written after the checkpoint (and any half-written line) are dropped and re-written
+identically.
 """
 
 import json
@@ -17,26 +18,13 @@ import os
 
 import torch
 
+from experiments.atomic import replace_atomically, write_json  # noqa: F401 (train.py writes JSON via this module)
+
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"
 LOG = "train.log"
 SUMMARY = "summary.json"
-
-
-def replace_atomically(path: str, write) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, flush it to disk, then rename it over ``path``."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "wb") as file:
-        write(file)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-
-
-def write_json(path: str, value) -> None:
-    text = json.dumps(value, indent=2, sort_keys=True) + "\n"
-    replace_atomically(path, lambda file: file.write(text.encode()))
 
 
 def read_json(path: str):

@@ -14,7 +14,7 @@ from .overshoot_adamw import OvershootAdamW
 from .overshoot_sgd import OvershootSGD
 from .sam import SAM
 from .step_tuned_sgd import StepTunedSGD
-from .torch_baselines import SGD, Adam, AdamW, RMSprop
+from .torch_baselines import SGD, Adam, AdamW, NAdam, RMSprop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +83,24 @@ def _adamw(params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  foreach=foreach)
 
 
+def _nadam(params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, *,
+           foreach: bool | None = None):
+    """NAdam as the Overshoot paper's baseline: torch.optim.NAdam with momentum_decay = 0 (its μ schedule off) and
+    decoupled (AdamW-style) weight decay. torch's Nesterov coefficient is μ_t = β1·(1 − ½·0.96^(t·momentum_decay)),
+    so here it is the constant μ = β1/2; per step t (from 1)::
+
+        w ← w(1 − ηλ);   m ← β1 m + (1−β1) g;   v ← β2 v + (1−β2) g²;   d = √(v/(1−β2^t)) + ε
+        w ← w − η(1−μ)/(1−μ^t)·g/d − ημ/(1−μ^(t+1))·m/d
+
+    (torch keeps the product μ^t in float32.) That the Overshoot repository passes exactly these two arguments is
+    the issue's reading of its baseline; its code was not available to check."""
+    return NAdam(params, lr=hyperparameters.non_negative("lr", lr),
+                 betas=hyperparameters.betas_pair("betas", betas),
+                 eps=hyperparameters.positive("eps", eps),
+                 weight_decay=hyperparameters.non_negative("weight_decay", weight_decay),
+                 momentum_decay=0.0, decoupled_weight_decay=True, foreach=foreach)
+
+
 def _rmsprop(params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
              momentum: float = 0.0, weight_decay: float = 0.0, *, foreach: bool | None = None):
     """RMSprop, as torch.optim.RMSprop."""
@@ -124,6 +142,8 @@ REGISTRY: dict[str, OptimizerInfo] = {info.name: info for info in [
     _info("nag", _nag, "baseline (torch.optim.SGD, nesterov=True)"),
     _info("adam", _adam, "baseline (torch.optim.Adam)"),
     _info("adamw", _adamw, "baseline (torch.optim.AdamW)"),
+    _info("nadam", _nadam, "baseline (torch.optim.NAdam, momentum_decay=0 so μ = β1/2, decoupled weight decay; "
+          "the Overshoot paper's)"),
     _info("rmsprop", _rmsprop, "baseline (torch.optim.RMSprop)"),
     _info("overshoot-sgd", OvershootSGD, OVERSHOOT, shifted=True),
     _info("overshoot-adamw", OvershootAdamW, OVERSHOOT, shifted=True),

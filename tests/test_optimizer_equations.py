@@ -13,8 +13,8 @@ import pytest
 import torch
 
 import optimizers
-from optimizer_problems import (NoisyProblem, assert_same_trajectory, cosine_schedule, run,
-                                single_threaded_torch)  # noqa: F401 (autouse fixture)
+from optimizer_problems import (NoisyProblem, assert_different_trajectory, assert_same_trajectory,
+                                cosine_schedule, run, single_threaded_torch)  # noqa: F401 (autouse fixture)
 
 STEPS = 60
 
@@ -349,3 +349,40 @@ def test_recursions_are_not_trivially_satisfied():
     assert (base[-1] - problem.start).norm() > 0.5
     stored, base = msam_recursion(problem, 0.05, 0.9, [0.3] * STEPS, 0.0)
     assert math.isclose(float((stored[-1] - base[-1]).norm()), 0.3, rel_tol=1e-9)
+
+
+# --- NAdam (the Overshoot paper's baseline) -------------------------------------------------------
+
+def nadam_recursion(problem, lr, betas, eps, weight_decay, mu, steps=STEPS):
+    """Decoupled decay w ← w(1 − ηλ), then m, v as Adam and w ← w − η(1−μ)/(1−μ^t)·g/d − ημ/(1−μ^(t+1))·m/d with
+    d = √(v/(1−β2^t)) + ε and a constant Nesterov coefficient μ. μ^t is the running product Π μ in float32, as
+    torch keeps it (its scalar dtype), and μ^(t+1) = that product times μ."""
+    beta1, beta2 = betas
+    w = problem.start.clone()
+    m, v = torch.zeros_like(w), torch.zeros_like(w)
+    product = torch.ones((), dtype=torch.float32)
+    trajectory = []
+    for k in range(steps):
+        t = k + 1
+        g = problem.grad(w, k)
+        w = w * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        d = (v / (1 - beta2**t)).sqrt() + eps
+        product = product * mu
+        w = w - lr * (1 - mu) / (1 - product.item()) * g / d - lr * mu / (1 - product.item() * mu) * m / d
+        trajectory.append(w)
+    return trajectory, trajectory
+
+
+@pytest.mark.parametrize("foreach", [True, False])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_nadam_has_the_constant_nesterov_coefficient_half_beta1(weight_decay, foreach):
+    problem, lr, betas, eps = NoisyProblem(), 0.02, (0.9, 0.999), 1e-8
+    actual = optimizer_trajectories(lambda params, **h: optimizers.create("nadam", params, **h), problem,
+                                    foreach=foreach, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    assert_matches(nadam_recursion(problem, lr, betas, eps, weight_decay, mu=betas[0] / 2), actual)
+    # Negative control: μ = β1 (what "schedule off" might be misread as) is another trajectory.
+    stored, _ = actual
+    assert_different_trajectory(stored, torch.stack(nadam_recursion(problem, lr, betas, eps, weight_decay,
+                                                                    mu=betas[0])[0]))

@@ -1,28 +1,81 @@
-"""The whole pipeline on the smoke config, in a scratch directory: every stage runs, the table shows the
-diverged run, and a second invocation finds nothing to do."""
+"""The whole pipeline on the smoke protocol, in a copy of the repository: every experiment's rules, tables, figures
+and verdicts are made; a second invocation finds nothing to do; and an edited source file reruns exactly what runs
+it (a theory module: the ledger; an optimizer: the arms that use it and their report; a report: that report)."""
 
+import csv
+import io
+import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
-             "--configfile", str(REPOSITORY / "config/smoke.yaml"), "--cores", "2"]
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def project_copy(destination: Path) -> Path:
+    """The project's files (tracked, or new and not ignored) in ``destination``, with the installed data linked."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPOSITORY,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (REPOSITORY / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPOSITORY / name, destination / name)
+    (destination / "data").symlink_to(REPOSITORY / "data")
+    return destination
+
+
+def snakemake(root: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/smoke.yaml",
+                           *arguments], cwd=root, capture_output=True, text=True)
+
+
+def pending(root: Path) -> set[tuple[str, str]]:
+    """(rule, output) of every output the pipeline would make now (``snakemake --summary``: plan column)."""
+    finished = snakemake(root, "--summary")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    rows = csv.DictReader(io.StringIO(finished.stdout[finished.stdout.index("output_file"):]), delimiter="\t")
+    return {(row["rule"], row["output_file"]) for row in rows if row["plan"] != "no update"}
+
+
+def touch(path: Path) -> None:
+    later = time.time() + 5
+    os.utime(path, (later, later))
 
 
 @pytest.mark.slow
-def test_smoke_pipeline_runs_every_stage_then_has_nothing_to_do(tmp_path):
-    finished = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path)], capture_output=True, text=True)
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    for name in ("theory/claims.json", "theory/claims.md", "theory/claims.tex", "sweep/summary.csv",
-                 "sweep/summary.md", "sweep/summary.tex"):
-        assert (tmp_path / "results" / name).stat().st_size > 0, name
-    table = pd.read_csv(tmp_path / "results/sweep/summary.csv")
-    assert len(table) == 4
-    assert table.set_index(["optimizer", "lr"]).loc[("sgdm", 1e6), "diverged"] == 1
-    assert (tmp_path / "benchmarks/output/sweep/summary.tsv").exists()
-    again = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--dry-run"], capture_output=True, text=True)
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+@pytest.mark.system
+@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Fashion-MNIST: run `make system-deps`")
+def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects(tmp_path):
+    root = project_copy(tmp_path / "inertia")
+    finished = snakemake(root)
+    assert finished.returncode == 0, finished.stderr[-5000:]
+    for experiment in ("overshoot", "marginal-momentum/vision", "marginal-momentum/finetune",
+                       "marginal-momentum/svag"):
+        folder = root / "results" / experiment
+        assert (folder / "verdict.md").stat().st_size > 0, experiment
+        assert list((folder / "tables").glob("*.tex")) and list((folder / "figures").glob("*.png")), experiment
+        assert (root / "benchmarks/output" / experiment / "report.tsv").exists()
+    assert (root / "results/theory/claims.json").exists()
+    assert pending(root) == set()
+
+    touch(root / "theory/momentum.py")
+    assert {rule for rule, _ in pending(root)} == {"theory", "all"}
+    assert snakemake(root, "--touch").returncode == 0
+
+    touch(root / "optimizers/overshoot_sgd.py")
+    arms = {output for rule, output in pending(root) if rule == "arm"}
+    assert arms == {f"results/overshoot/arms/{workload}/{method}.json" for workload in ("diabetes-mlp",
+                    "diabetes-mlp-tuned") for method in ("sgdo-3", "sgdo-5", "sgdo-7")}
+    reports = {output for rule, output in pending(root) if rule == "report"}
+    assert reports and all(output.startswith("results/overshoot/") for output in reports)
+    assert snakemake(root, "--touch").returncode == 0
+
+    touch(root / "experiments/reports/marginal_momentum.py")
+    plan = pending(root)
+    assert {rule for rule, _ in plan} == {"report", "all"}
+    assert {output.split("/")[2] for rule, output in plan if rule == "report"} == {"vision", "finetune", "svag"}

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from experiments import train
+from experiments import run_directory, train
 from test_train import comparable
 
 ARGUMENTS = ["--task", "digits-mlp", "--task-option", "width=16", "--steps", "1500", "--batch-size", "16",
@@ -48,3 +48,40 @@ def test_killed_run_resumes_to_identical_results(optimizer, tmp_path):
     assert "resumed" in (killed / "train.log").read_text()
     assert train.main([*arguments, "--out", str(uninterrupted)]) == 0
     assert comparable(killed) == comparable(uninterrupted)
+
+
+class Interrupted(Exception):
+    """Stands for a kill right after a checkpoint was written."""
+
+
+def interrupt_after_first_checkpoint(monkeypatch) -> None:
+    save = run_directory.save_checkpoint
+
+    def save_then_stop(path, checkpoint):
+        save(path, checkpoint)
+        monkeypatch.setattr(run_directory, "save_checkpoint", save)  # the resumed run saves normally
+        raise Interrupted
+
+    monkeypatch.setattr(run_directory, "save_checkpoint", save_then_stop)
+
+
+@pytest.mark.parametrize("options", [
+    ["--svag", "4", "--optimizer", "sam", "--lr", "0.05", "--rho", "0.05"],  # two batches per step, a closure
+    ["--schedule", "multistep", "--milestones", "15,30", "--decay-factor", "0.3", "--warmup-steps", "8",
+     "--optimizer", "overshoot-sgd", "--lr", "0.1", "--momentum", "0.9", "--overshoot", "5"],
+], ids=["svag", "warmup-multistep"])
+def test_interrupted_run_resumes_to_identical_results(options, tmp_path, monkeypatch):
+    """In process: the run stops right after its first checkpoint (step 10 of 40), with a half-written metrics
+    line after it; started again it resumes and ends bit-identical to an uninterrupted run."""
+    arguments = ["--task", "digits-mlp", "--task-option", "width=16", "--task-option", "train_size=256",
+                 "--steps", "40", "--batch-size", "16", "--eval-every", "5", "--checkpoint-every", "10", *options]
+    interrupted, uninterrupted = tmp_path / "interrupted", tmp_path / "uninterrupted"
+    interrupt_after_first_checkpoint(monkeypatch)
+    with pytest.raises(Interrupted):
+        train.main([*arguments, "--out", str(interrupted)])
+    with open(interrupted / "metrics.jsonl", "a") as metrics:
+        metrics.write('{"kind": "train", "step": 99999, "lo')
+    assert train.main([*arguments, "--out", str(interrupted)]) == 0
+    assert "resumed" in (interrupted / "train.log").read_text()
+    assert train.main([*arguments, "--out", str(uninterrupted)]) == 0
+    assert comparable(interrupted) == comparable(uninterrupted)

@@ -1,17 +1,14 @@
-"""Every registered task: built from data generated here in the real on-disk formats (IDX, CIFAR pickles,
-ImageFolder JPEGs, TSV/JSONL, the Rotten Tomatoes csv.bz2) or from bundled data; one training step; seeding;
-and the errors for bad names, options and paths. Real installed data is exercised where present."""
+"""Every registered task: built from data generated in the real on-disk formats (IDX, CIFAR pickles, ImageFolder
+JPEGs, TSV/JSONL, GLUE QQP, the Rotten Tomatoes csv.bz2; ``tests/full_scale_data.py``) or from bundled data; one
+training step; seeding; the options; and the errors for bad names, options and paths. Real installed data is
+exercised where present."""
 
-import bz2
-import gzip
-import json
 import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from full_scale_data import fake_data
 from torch.utils.data import DataLoader
 
 from experiments import tasks
@@ -19,132 +16,38 @@ from experiments.tasks.datasets.idx import read_idx
 from experiments.tasks.datasets.locations import REPOSITORY_DATA
 from experiments.tasks.few_shot_glue import DATASETS
 from experiments.tasks.install_data import FILE_NAME
-from experiments.tasks.rotten_tomatoes import minilm_directory
+from experiments.tasks.text_encoders import load_tokenizer
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 ROTTEN_TOMATOES = REPOSITORY_DATA / "rotten_tomatoes" / FILE_NAME
 HEAVY_TASKS = {"cifar100-wrn28-10"}
 
 
-# ---- generated data in the published formats -------------------------------------------------------------------
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """IDX as published: magic 0x0000 0x08 <ndim>, big-endian uint32 dims, uint8 values; gzipped."""
-    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    with gzip.open(path, "wb") as stream:
-        stream.write(header + array.astype(np.uint8).tobytes())
-
-
-def write_fashion_mnist(directory: Path, rng: np.random.Generator) -> None:
-    directory.mkdir()
-    for prefix, count in [("train", 60), ("t10k", 20)]:
-        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28)))
-        write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", np.arange(count) % 10)
-
-
-def write_cifar(directory: Path, num_classes: int, rng: np.random.Generator) -> None:
-    directory.mkdir()
-    label_key = b"labels" if num_classes == 10 else b"fine_labels"
-    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"] if num_classes == 10 else ["train", "test"]
-    for name in names:
-        count = 6
-        batch = {b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8),
-                 label_key: [int(v) for v in rng.integers(0, num_classes, count)]}
-        with open(directory / name, "wb") as stream:
-            pickle.dump(batch, stream, protocol=2)
-
-
-def write_image_folders(directory: Path, rng: np.random.Generator) -> None:
-    for split, per_class in [("train", 3), ("val", 2)]:
-        for class_name in ["n01440764", "n01443537"]:
-            (directory / split / class_name).mkdir(parents=True)
-            for index in range(per_class):
-                size = (int(rng.integers(40, 90)), int(rng.integers(40, 90)))
-                pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(directory / split / class_name / f"{class_name}_{index}.JPEG")
-
-
-def write_text_table(path: Path, rows: list[dict[str, str]]) -> None:
-    if path.suffix == ".tsv":
-        fields = list(rows[0])
-        lines = ["\t".join(fields)] + ["\t".join(row[f] for f in fields) for row in rows]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    else:
-        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-
-
-def write_glue_dataset(directory: Path, task: str, rng: np.random.Generator) -> None:
-    spec = DATASETS[task]
-    directory.mkdir(parents=True)
-    words = ["good", "bad", "movie", "a", "the", "plot", "\"quoted", "is", "not"]
-    # SST-2 and SNLI as GLUE TSVs, the others as JSONL; SNLI carries an unlabelled "-" row that must be dropped.
-    suffix = ".tsv" if task in ("sst2-roberta", "snli-roberta") else ".jsonl"
-    for stem in (spec.train_file, spec.eval_file):
-        rows = []
-        for index in range(5 * len(spec.label_values)):
-            row = {field: " ".join(rng.choice(words, 6)) for field in spec.text_fields}
-            row[spec.label_field] = spec.label_values[index % len(spec.label_values)]
-            rows.append(row)
-        if task == "snli-roberta":
-            rows.append({**rows[0], spec.label_field: "-"})
-        write_text_table(directory / f"{stem}{suffix}", rows)
-
-
-def write_tiny_roberta(directory: Path) -> None:
-    """A randomly initialised 2-layer RoBERTa with a copy of the MiniLM WordPiece tokenizer (offline)."""
-    from transformers import AutoTokenizer, RobertaConfig, RobertaModel
-
-    tokenizer = AutoTokenizer.from_pretrained(minilm_directory(), local_files_only=True)
-    config = RobertaConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=2,
-                           num_attention_heads=2, intermediate_size=32, max_position_embeddings=160,
-                           pad_token_id=tokenizer.pad_token_id)
-    torch.manual_seed(0)
-    RobertaModel(config).save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-
-
-def write_rotten_tomatoes(directory: Path, rng: np.random.Generator) -> None:
-    directory.mkdir()
-    lines = ["category,text,movie_name,has_plot_and_reviews"]
-    for index in range(60):
-        category = ["fresh", "rotten", "plot"][index % 3]
-        lines.append(f'{category},"A {" ".join(rng.choice(["fine", "dull", "film"], 5))}, really",movie{index},True')
-    (directory / FILE_NAME).write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+# ---- generated data in the published formats (tests/full_scale_data.py) ----------------------------------------
 
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("generated_data")
-    rng = np.random.default_rng(0)
-    write_fashion_mnist(root / "fashion-mnist", rng)
-    write_cifar(root / "cifar-10-batches-py", 10, rng)
-    write_cifar(root / "cifar-100-python", 100, rng)
-    write_image_folders(root / "imagenet", rng)
-    for task in DATASETS:
-        write_glue_dataset(root / "glue" / task, task, rng)
-    write_tiny_roberta(root / "tiny-roberta")
-    write_rotten_tomatoes(root / "rotten_tomatoes", rng)
-    return root
+    return tmp_path_factory.mktemp("generated_data")
 
 
 def small_build_arguments(name: str, root: Path) -> dict:
-    """``data_root`` and small options for building ``name`` from generated (or bundled) data."""
+    """``data_root``, the options ``fake_data`` needs and small sizes for building ``name`` from generated (or
+    bundled) data."""
+    data_root, options = fake_data(name, root)
     if name.startswith("fmnist-"):
-        return {"data_root": str(root / "fashion-mnist"), "train_size": 30, "eval_size": 10}
-    if name.startswith("cifar10-"):
-        return {"data_root": str(root / "cifar-10-batches-py")}
-    if name.startswith("cifar100-"):
-        return {"data_root": str(root / "cifar-100-python")}
-    if name == "imagenet-resnet50":
-        return {"data_root": str(root / "imagenet"), "crop_size": 32}
-    if name in DATASETS:
-        return {"data_root": str(root / "glue" / name), "model_path": str(root / "tiny-roberta"), "k_shot": 2}
-    if name == "rt-minilm":
-        return {"data_root": str(root / "rotten_tomatoes"), "k_shot": 2, "eval_size": 5, "max_length": 16}
-    if name in ("digits-mlp", "mnist5k-mlp"):
-        return {"train_size": 100}
-    return {}
+        options |= {"train_size": 30, "eval_size": 10}
+    elif name == "imagenet-resnet50":
+        options |= {"crop_size": 32}
+    elif name in DATASETS:
+        options |= {"k_shot": 2}
+    elif name == "rt-minilm":
+        options |= {"k_shot": 2, "eval_size": 5, "max_length": 16}
+    elif name in ("digits-mlp", "mnist5k-mlp"):
+        options |= {"train_size": 100}
+    elif name == "mnist5k-vae":
+        options |= {"train_size": 100, "eval_size": 20, "channels": 4}
+    return {"data_root": data_root, **options}
 
 
 def build(name: str, seed: int, root: Path) -> tasks.Task:
@@ -237,8 +140,9 @@ def test_imagenet_crops_depend_on_seed_and_epoch_only(generated):
 
 
 def test_idx_reader_round_trips_generated_file(generated):
-    labels = read_idx(generated / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz")
-    images = read_idx(generated / "fashion-mnist" / "t10k-images-idx3-ubyte.gz")
+    directory = Path(fake_data("fmnist-mlp", generated)[0])
+    labels = read_idx(directory / "t10k-labels-idx1-ubyte.gz")
+    images = read_idx(directory / "t10k-images-idx3-ubyte.gz")
     assert labels.tolist() == [i % 10 for i in range(20)] and images.shape == (20, 28, 28)
 
 
@@ -250,7 +154,7 @@ def test_idx_reader_rejects_other_files(tmp_path):
 
 def test_cifar_loader_reads_all_batches_and_labels(generated):
     task = build("cifar100-resnet18", seed=1, root=generated)
-    with open(generated / "cifar-100-python" / "train", "rb") as stream:
+    with open(Path(fake_data("cifar100-resnet18", generated)[0]) / "train", "rb") as stream:
         raw = pickle.load(stream, encoding="bytes")
     assert len(task.train_set) == 6
     assert task.train_set.labels.tolist() == raw[b"fine_labels"]
@@ -268,6 +172,71 @@ def test_few_shot_glue_takes_k_per_class_and_drops_unlabelled_rows(generated):
 def test_rotten_tomatoes_drops_plot_summaries(generated):
     task = build("rt-minilm", seed=1, root=generated)
     assert sorted(task.train_set.labels.tolist()) == [0, 0, 1, 1]
+
+
+def test_qqp_reads_glue_columns_drops_incomplete_rows_and_joins_the_questions(generated):
+    task = build("qqp-gpt2", seed=1, root=generated)
+    assert len(task.train_set) == 12 and len(task.eval_sets["test"]) == 6  # the row cut short is gone
+    assert "1 incomplete rows dropped" in task.source
+    assert task.train_set.labels.tolist() == [index % 2 for index in range(12)]
+    tokenizer = load_tokenizer(Path(small_build_arguments("qqp-gpt2", generated)["model_path"]))
+    first = next(line.split("\t") for line in (Path(fake_data("qqp-gpt2", generated)[0]) / "train.tsv")
+                 .read_text().splitlines()[1:])
+    inputs, _ = task.train_set[0]
+    tokens = inputs["input_ids"][inputs["attention_mask"].bool()].tolist()
+    assert tokens == tokenizer(first[3] + "  " + first[4])["input_ids"]
+    assert (inputs["input_ids"][~inputs["attention_mask"].bool()] == tokenizer.eos_token_id).all()  # pads: <eot>
+
+
+def test_qqp_trains_only_the_lora_adapters_and_the_head(generated):
+    task = build("qqp-gpt2", seed=1, root=generated)
+    trainable = {name for name, parameter in task.model.named_parameters() if parameter.requires_grad}
+    assert trainable and all("lora_" in name or ".score." in name for name in trainable)
+    adapters = [p for name, p in task.model.named_parameters() if "lora_A" in name]
+    assert len(adapters) == 2 and all(p.shape[0] == 6 for p in adapters)  # rank 6 on c_attn of both layers
+    wider = tasks.create("qqp-gpt2", seed=1, **{**small_build_arguments("qqp-gpt2", generated), "lora_r": 3})
+    assert all(p.shape[0] == 3 for name, p in wider.model.named_parameters() if "lora_A" in name)
+
+
+def test_qqp_classifies_from_the_last_real_token(generated):
+    task = build("qqp-gpt2", seed=1, root=generated)
+    task.model.eval()
+    inputs, _ = task.train_set[0]
+    length = int(inputs["attention_mask"].sum())
+    trimmed = {key: value[:length].unsqueeze(0) for key, value in inputs.items()}
+    padded = {key: value.unsqueeze(0) for key, value in inputs.items()}
+    assert length < len(inputs["input_ids"])  # the example is padded
+    with torch.no_grad():
+        torch.testing.assert_close(task.model(padded), task.model(trimmed))
+
+
+def test_mnist5k_vae_autoencodes_the_5k_subset():
+    task = tasks.create("mnist5k-vae", seed=1, channels=4)
+    images, target = task.train_set[0]
+    assert len(task.train_set) == 4000 and len(task.eval_sets["test"]) == 1000
+    assert images.shape == (1, 28, 28) and torch.equal(images, target) and 0 <= images.min() <= images.max() <= 1
+    assert "5000-image MNIST subset" in task.source and "4000 train / 1000 test" in task.source
+    assert task.target_metric == "loss" and not task.higher_is_better
+
+
+@pytest.mark.parametrize(
+    "name, options, shapes",
+    [("fmnist-2c2d", {"width": 0.25}, [(8, 1, 5, 5), (16, 8, 5, 5), (256, 784), (10, 256)]),
+     ("fmnist-vae", {"channels": 16}, [(16, 1, 4, 4), (16, 16, 4, 4)])],
+)
+def test_cpu_sized_options_shrink_the_network(name, options, shapes, generated):
+    task = tasks.create(name, seed=1, **{**small_build_arguments(name, generated), **options})
+    weights = [p.shape for key, p in task.model.named_parameters() if key.endswith("weight")]
+    assert all(shape in weights for shape in shapes), weights
+    assert all(f"{key} {value}" in task.source for key, value in options.items())
+
+
+def test_resnet18_stem_option_selects_the_imagenet_stem(generated):
+    default, imagenet = (tasks.create("cifar100-resnet18", seed=1, **small_build_arguments("cifar100-resnet18",
+                                                                                          generated), **stem)
+                         for stem in ({}, {"stem": "imagenet"}))
+    assert default.model.stem[0].kernel_size == (3, 3) and len(default.model.stem) == 3
+    assert imagenet.model.stem[0].kernel_size == (7, 7) and isinstance(imagenet.model.stem[3], torch.nn.MaxPool2d)
 
 
 # ---- real installed data -------------------------------------------------------------------------------------------
@@ -313,6 +282,23 @@ def test_bad_option_values_are_rejected(value, error):
         tasks.create("fmnist-mlp", seed=0, train_size=value)
 
 
+@pytest.mark.parametrize(
+    "name, options, error, match",
+    [("fmnist-2c2d", {"width": 0.01}, ValueError, r"'width' must be >= 0.03125"),
+     ("fmnist-2c2d", {"width": "0.5"}, TypeError, r"'width' must be a number"),
+     ("fmnist-2c2d", {"width": True}, TypeError, r"'width' must be a number"),
+     ("fmnist-2c2d", {"width": float("nan")}, ValueError, r"'width' must be >="),
+     ("fmnist-vae", {"channels": 0}, ValueError, r"'channels' must be >= 1"),
+     ("mnist5k-vae", {"channels": 2.0}, TypeError, r"'channels' must be an int"),
+     ("cifar100-resnet18", {"stem": "tiny"}, ValueError, r"'stem' must be one of \['cifar', 'imagenet'\]"),
+     ("qqp-gpt2", {"lora_r": 0, "model_path": "gpt2"}, ValueError, r"'lora_r' must be >= 1"),
+     ("fmnist-mlp", {"width": 0.5}, ValueError, r"unknown option\(s\) \['width'\]")],
+)
+def test_model_options_are_validated_before_data_is_read(name, options, error, match, tmp_path):
+    with pytest.raises(error, match=match):
+        tasks.create(name, seed=0, data_root=str(tmp_path / "nowhere"), **options)
+
+
 def test_too_large_subsample_is_rejected():
     with pytest.raises(ValueError, match="only 1437"):
         tasks.create("digits-mlp", seed=0, train_size=5000)
@@ -320,16 +306,17 @@ def test_too_large_subsample_is_rejected():
 
 def test_required_model_path_is_named(generated):
     with pytest.raises(ValueError, match="model_path"):
-        tasks.create("rte-roberta", seed=0, data_root=str(generated / "glue" / "rte-roberta"))
+        tasks.create("rte-roberta", seed=0, data_root=fake_data("rte-roberta", generated)[0])
 
 
 @pytest.mark.parametrize(
     "name, hint",
     [("fmnist-2c2d", "make system-deps"), ("cifar100-wrn16-4", "cifar-100-python.tar.gz"),
-     ("imagenet-resnet50", "image-net.org"), ("rt-minilm", "install_data"), ("sst5-roberta", "LM-BFF")],
+     ("imagenet-resnet50", "image-net.org"), ("rt-minilm", "install_data"), ("sst5-roberta", "LM-BFF"),
+     ("qqp-gpt2", "QQP"), ("cifar10-3c3d", "cifar-10-python.tar.gz")],
 )
 def test_missing_data_names_path_and_how_to_get_it(name, hint, tmp_path):
-    extra = {"model_path": str(tmp_path)} if name in DATASETS else {}
+    extra = {"model_path": str(tmp_path)} if name in DATASETS or name == "qqp-gpt2" else {}
     with pytest.raises(FileNotFoundError, match=hint) as raised:
         tasks.create(name, seed=0, data_root=str(tmp_path / "nowhere"), **extra)
     assert str(tmp_path / "nowhere") in str(raised.value)
@@ -337,5 +324,5 @@ def test_missing_data_names_path_and_how_to_get_it(name, hint, tmp_path):
 
 def test_missing_model_directory_is_named(generated, tmp_path):
     with pytest.raises(FileNotFoundError, match="model_path"):
-        tasks.create("trec-roberta", seed=0, data_root=str(generated / "glue" / "trec-roberta"),
+        tasks.create("trec-roberta", seed=0, data_root=fake_data("trec-roberta", generated)[0],
                      model_path=str(tmp_path / "no-model"))

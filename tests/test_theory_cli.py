@@ -62,7 +62,8 @@ def test_markdown_and_latex_tables(ledger_dir):
 def test_latex_fragment_compiles(ledger_dir, tmp_path):
     (tmp_path / "claims.tex").write_text((ledger_dir / "claims.tex").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "main.tex").write_text(
-        "\\documentclass{article}\\usepackage{longtable}\\begin{document}\\input{claims}\\end{document}\n")
+        "\\documentclass{article}\\usepackage{booktabs,longtable,array}\\begin{document}\\input{claims}"
+        "\\end{document}\n")
     result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "main.tex"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:]

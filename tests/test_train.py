@@ -1,13 +1,19 @@
 """The training harness: determinism, divergence, base-weight evaluation, finished and changed runs."""
 
 import json
+import math
 import os
+import random
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 import torch
 
 import optimizers
-from experiments import run_directory, train
+from experiments import evaluation, run_directory, train
+from experiments.config import resolve, validate
 from experiments.tasks import create as create_task
 
 TINY = ["--task", "digits-mlp", "--task-option", "width=16", "--task-option", "train_size=256",
@@ -82,7 +88,7 @@ def test_batch_norm_statistics_are_re_estimated_at_base_weights_and_restored():
     buffers_before = [b.clone() for b in network.buffers()]
     batches = torch.utils.data.DataLoader(data, batch_sampler=[list(range(32)), list(range(32, 64))])
     device = torch.device("cpu")
-    with train.evaluation_weights(network, optimizer, True, batches, device, torch.float32):
+    with evaluation.evaluation_weights(network, optimizer, True, batches, device, torch.float32):
         features = network[0](data.tensors[0]).detach()
         assert torch.allclose(network[1].running_mean, features.mean(0), atol=1e-6)
     assert all(torch.equal(a, b) for a, b in zip(params_before, network.parameters()))
@@ -103,3 +109,87 @@ def test_changed_config_is_refused_unless_restart_is_asked(tmp_path, capsys):
     assert "seed=1 differs from 0" in capsys.readouterr().err
     assert run(tmp_path, *OVERSHOOT, "--seed", "1", "--restart-if-changed") == 0
     assert json.loads((tmp_path / "config.json").read_text())["seed"] == 1
+
+
+def test_in_process_run_is_bitwise_the_same_first_or_after_other_runs(tmp_path):
+    """One run alone in a fresh process, and the same run in this process after other runs and with the global
+    RNGs and the deterministic-algorithms flag disturbed: identical results, and the caller's state is kept."""
+    arguments = [*TINY, *OVERSHOOT, "--schedule", "cosine"]
+    environment = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))  # the same arithmetic
+    subprocess.run([sys.executable, "-m", "experiments.train", *arguments, "--out", str(tmp_path / "first")],
+                   check=True, env=environment, stdout=subprocess.DEVNULL)
+    config, _ = resolve([*arguments, "--out", "unused"])
+    train.run(validate({**train.as_json(config), "optimizer": "sam", "hyperparameters": {"rho": 0.05}}),
+              str(tmp_path / "other"))
+    torch.manual_seed(123)
+    np.random.seed(4)
+    random.seed(5)
+    torch.use_deterministic_algorithms(False)
+    states = torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    summary = train.run(config, str(tmp_path / "after"))
+    assert comparable(tmp_path / "first") == comparable(tmp_path / "after")
+    assert summary == run_directory.read_json(tmp_path / "after" / "summary.json")
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(states[0], torch.get_rng_state()) and (states[1] == np.random.get_state()[1]).all()
+    assert states[2] == random.getstate()
+    stamps = {name: os.stat(tmp_path / "after" / name).st_mtime_ns for name in os.listdir(tmp_path / "after")}
+    assert train.run(config, str(tmp_path / "after")) == summary  # finished: read back, nothing recomputed
+    assert stamps == {name: os.stat(tmp_path / "after" / name).st_mtime_ns for name in os.listdir(tmp_path / "after")}
+
+
+def logged_learning_rates(directory) -> list[float]:
+    return [record["lr"] for record in run_directory.read_metrics(directory / "metrics.jsonl")
+            if record["kind"] == "train"]
+
+
+def test_warmup_and_multistep_follow_torch_schedulers_and_the_closed_form(tmp_path):
+    """Each step's logged lr against torch's LinearLR (warm-up from peak/W) chained with MultiStepLR, and a few
+    values by hand; a cosine run with warm-up is the product of the two factors."""
+    assert run(tmp_path / "multistep", *OVERSHOOT, "--schedule", "multistep", "--milestones", "10,20",
+               "--decay-factor", "0.5", "--warmup-steps", "4") == 0
+    logged = logged_learning_rates(tmp_path / "multistep")
+    parameter = torch.zeros(1, requires_grad=True)
+    reference = torch.optim.SGD([parameter], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.ChainedScheduler([
+        torch.optim.lr_scheduler.LinearLR(reference, start_factor=1 / 4, total_iters=3),
+        torch.optim.lr_scheduler.MultiStepLR(reference, milestones=[10, 20], gamma=0.5)])
+    expected = []
+    for _ in range(30):
+        expected.append(reference.param_groups[0]["lr"])
+        reference.step()
+        scheduler.step()
+    assert logged == pytest.approx(expected, rel=1e-12)
+    assert logged[:5] == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.1], rel=1e-12)
+    assert (logged[9], logged[10], logged[19], logged[20]) == pytest.approx((0.1, 0.05, 0.05, 0.025), rel=1e-12)
+    assert run(tmp_path / "cosine", *OVERSHOOT, "--schedule", "cosine", "--warmup-steps", "6") == 0
+    cosine = [0.1 * min(1, (done + 1) / 6) * 0.5 * (1 + math.cos(math.pi * done / 30)) for done in range(30)]
+    assert logged_learning_rates(tmp_path / "cosine") == pytest.approx(cosine, rel=1e-12)
+    # Negative control: a warm-up counted from step 0 (lr 0 on the first step) is a different schedule.
+    assert logged_learning_rates(tmp_path / "cosine") != pytest.approx(
+        [0.1 * min(1, done / 6) * 0.5 * (1 + math.cos(math.pi * done / 30)) for done in range(30)], rel=1e-6)
+
+
+def test_a_run_stored_before_a_field_existed_counts_as_that_fields_default(tmp_path, capsys):
+    assert run(tmp_path, *OVERSHOOT) == 0
+    stored = json.loads((tmp_path / "config.json").read_text())
+    for name in ("svag", "warmup_steps", "milestones", "decay_factor"):
+        del stored[name]
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    assert run(tmp_path, *OVERSHOOT) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert run(tmp_path, *OVERSHOOT, "--svag", "2") == 2  # a value other than the default is a change
+    assert "svag=2 differs from 1" in capsys.readouterr().err
+
+
+def test_decoded_data_is_shared_read_only_and_tasks_copy_it():
+    from experiments.tasks.sklearn_bundled import digits_split
+
+    arrays = digits_split()
+    assert all(a is b for a, b in zip(arrays, digits_split()))  # decoded once per process
+    assert not any(array.flags.writeable for array in arrays)
+    task = create_task("digits-mlp", seed=0)
+    for tensor in (*task.train_set.tensors, *task.eval_sets["test"].tensors):
+        tensor.zero_()  # a run that changed its data ...
+    assert arrays[0].any() and arrays[3].any()  # ... leaves the cache as it was
+    fresh = create_task("digits-mlp", seed=0)
+    assert fresh.eval_sets["test"].tensors[0].abs().sum() > 0

@@ -27,8 +27,8 @@ import numpy as np
 import sympy as sp
 import torch
 from matplotlib.figure import Figure
-from sklearn.datasets import load_digits
 
+from experiments.tasks.sklearn_bundled import digits_split
 from theory import noisy_quadratic as nq
 from theory import report
 from theory.ledger import Outcome, claim
@@ -641,20 +641,25 @@ def heavy_ball() -> Outcome:
 # ---------------------------------------------------------------------------------------------
 
 SVAG_SETTING = dict(lr=4.0, beta=0.9, ells=(1, 2, 4, 8), batch_size=16, base_steps=100, n_observations=20)
-"""lr 4 is beyond SGD's edge of stability at initialisation: 2/λ_max(∇²L(0)) ≈ 1.74 for these
+"""lr 4 is beyond SGD's edge of stability at initialisation: 2/λ_max(∇²L(0)) ≈ 1.75 for these
 features (λ_max(∇²L(0)) = 0.1·λ_max(XᵀX/n) at W = 0). That is the curvature-dominated regime where
-the paper finds SGDM ahead at ℓ = 1. 100 base steps of batch 16 are ~1.1 epochs of the 1500 training
+the paper finds SGDM ahead at ℓ = 1. 100 base steps of batch 16 are ~1.1 epochs of the 1437 training
 images (past the fast initial drop of the loss); ℓ up to 8 costs 8× the steps."""
 
 
-def digits_softmax_regression(seed: int = 0) -> dict[str, torch.Tensor]:
-    """Digits scaled to [0, 1] plus a bias feature (65 inputs), one-hot labels, split 1500 / 297."""
-    images, labels = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(labels))
-    inputs = torch.cat([torch.tensor(images[order] / 16.0), torch.ones(len(labels), 1, dtype=torch.float64)], 1)
-    one_hot = torch.nn.functional.one_hot(torch.tensor(labels[order]), 10).double()
-    return dict(train_inputs=inputs[:1500], train_targets=one_hot[:1500],
-                test_inputs=inputs[1500:], test_targets=one_hot[1500:])
+def digits_softmax_regression() -> dict[str, torch.Tensor]:
+    """Digits scaled to [0, 1] plus a bias feature (65 inputs), one-hot labels; the digits-mlp task's split
+    (1437 train / 360 test, ``experiments.tasks.sklearn_bundled.digits_split``)."""
+
+    def with_bias(images) -> torch.Tensor:
+        return torch.cat([torch.tensor(images), torch.ones(len(images), 1, dtype=torch.float64)], 1)
+
+    def one_hot(labels) -> torch.Tensor:
+        return torch.nn.functional.one_hot(torch.tensor(labels), 10).double()
+
+    train_x, test_x, train_y, test_y = digits_split()
+    return dict(train_inputs=with_bias(train_x), train_targets=one_hot(train_y),
+                test_inputs=with_bias(test_x), test_targets=one_hot(test_y))
 
 
 def softmax_regression_gradient(data: dict) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -20,6 +20,8 @@ import numpy as np
 import scipy.stats
 import torch
 
+from experiments.svag import coefficients as svag_coefficients  # the harness's SVAG weights, one definition
+
 StochasticGradient = Callable[[torch.Tensor, object], torch.Tensor]
 """g(x, ξ): the gradient at the batch of iterates x (chains in the leading dimension) under noise ξ."""
 NoiseDraw = Callable[[torch.Generator], object]
@@ -61,13 +63,6 @@ def run_coupled(stochastic_gradient: StochasticGradient, draw_noise: NoiseDraw, 
         if observe and observe_every and step % observe_every == 0:
             observations.append(observe(x, y))
     return CoupledRun(sgd=x, sgdm=y, observations=observations)
-
-
-def svag_coefficients(ell: int) -> tuple[float, float]:
-    """SVAG's weights ((1 + √(2ℓ − 1))/2, (1 − √(2ℓ − 1))/2): they sum to 1 (same mean gradient)
-    and their squares sum to ℓ, so with independent g₁, g₂ the noise covariance grows ℓ-fold."""
-    root = math.sqrt(2 * ell - 1)
-    return (1 + root) / 2, (1 - root) / 2
 
 
 def svag_oracle(stochastic_gradient: StochasticGradient, draw_noise: NoiseDraw,

@@ -1,11 +1,13 @@
 """Residual networks with BatchNorm (He et al. 2016), written here because torchvision is not usable.
 
-One ``ResNet`` class covers the three variants the tasks need:
+One ``ResNet`` class covers the variants the tasks need:
 
 * ``resnet50``: the ImageNet ResNet-50 (7x7 stride-2 stem + max-pool, bottleneck blocks [3, 4, 6, 3]),
   matching torchvision's ``resnet50`` layer for layer (stride on the 3x3 conv, "ResNet v1.5").
-* ``resnet18_cifar``: the common CIFAR variant of ResNet-18 (3x3 stride-1 stem, no max-pool, basic blocks
-  [2, 2, 2, 2]), as in kuangliu/pytorch-cifar.
+* ``resnet18``: ResNet-18 (basic blocks [2, 2, 2, 2]) with either stem: ``"cifar"``, the common CIFAR variant
+  (3x3 stride-1 stem, no max-pool), as in kuangliu/pytorch-cifar; or ``"imagenet"``, torchvision's ``resnet18``
+  layer for layer (7x7 stride-2 stem + max-pool; what the Overshoot paper trains on 32x32 CIFAR-100).
+* ``resnet32``: He et al.'s CIFAR ResNet-32 (3x3 stem, basic blocks [5, 5, 5], widths 16/32/64).
 * ``small_resnet``: a CIFAR-style ResNet-8 (widths 16/32/64, one basic block per stage) for 28x28 Fashion-MNIST.
 
 Initialisation follows torchvision: Kaiming-normal (fan-out) convolutions, BatchNorm weight 1 and bias 0.
@@ -114,8 +116,19 @@ def resnet50(num_classes: int = 1000) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512], num_classes, imagenet_stem=True)
 
 
-def resnet18_cifar(num_classes: int) -> ResNet:
-    return ResNet(BasicBlock, [2, 2, 2, 2], [64, 128, 256, 512], num_classes)
+STEMS = ("cifar", "imagenet")
+
+
+def resnet18(num_classes: int, stem: str) -> ResNet:
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {list(STEMS)}, got {stem!r}")
+    return ResNet(BasicBlock, [2, 2, 2, 2], [64, 128, 256, 512], num_classes, imagenet_stem=stem == "imagenet")
+
+
+def resnet32(num_classes: int) -> ResNet:
+    """He et al. (2016)'s CIFAR ResNet-32: three stages of 5 basic blocks, widths 16/32/64 (the marginal-value
+    paper's SVAG network). Its stride-2 shortcuts are 1x1 projections, not the paper's zero-padded identities."""
+    return ResNet(BasicBlock, [5, 5, 5], [16, 32, 64], num_classes)
 
 
 def small_resnet(num_classes: int, in_channels: int) -> ResNet:

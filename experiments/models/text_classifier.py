@@ -26,3 +26,15 @@ class EncoderClassifier(nn.Module):
             return self.head(states[:, 0])
         mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
         return self.head((states * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+
+
+class SequenceClassifier(nn.Module):
+    """``forward({"input_ids", "attention_mask"}) -> logits`` of a Hugging Face ``...ForSequenceClassification``
+    model (or a PEFT model wrapping one), so that tasks see the same interface as ``EncoderClassifier``."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits

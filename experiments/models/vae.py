@@ -1,9 +1,12 @@
 """DeepOBS-style variational auto-encoder for ``1 x 28 x 28`` images (the ``mnist_vae`` / ``fmnist_vae`` problems).
 
-Encoder: three 4x4 convolutions with 64 channels (strides 2, 2, 1), leaky ReLU (slope 0.3) and dropout 0.2, then two
-dense heads giving the mean and the log standard deviation of an 8-dimensional Gaussian latent.
-Decoder: dense 24 and 49 units (leaky ReLU), reshape to 1x7x7, three 4x4 transposed convolutions with 64 channels
-(strides 2, 1, 1; ReLU; dropout after the first two) giving 64x14x14, then dense to 784 pixels and a sigmoid.
+Encoder: three 4x4 convolutions with ``channels`` = 64 channels (strides 2, 2, 1), leaky ReLU (slope 0.3) and dropout
+0.2, then two dense heads giving the mean and the log standard deviation of an 8-dimensional Gaussian latent.
+Decoder: dense 24 and 49 units (leaky ReLU), reshape to 1x7x7, three 4x4 transposed convolutions with ``channels``
+channels (strides 2, 1, 1; ReLU; dropout after the first two) giving channels x 14 x 14, then dense to 784 pixels and
+a sigmoid. DeepOBS uses 64 channels. For CPU-sized runs, 16 channels need 9x fewer multiply-adds (4.5M instead of
+42M per image: the channel-to-channel convolutions shrink 16x, the layers touching one image plane 4x); one
+thread's SGD step at batch 64 then takes ~6x less time (~35 instead of ~200 ms), 8 channels ~11x less.
 A stride-1 "same" transposed convolution is a plain convolution, so those layers are convolutions after TensorFlow's
 "same" padding of a 4x4 kernel (1 before, 2 after).
 
@@ -19,33 +22,36 @@ _SLOPE = 0.3
 _DROPOUT = 0.2
 
 
-def _same_4x4() -> nn.Sequential:
-    """Stride-1 4x4 convolution, 64 -> 64 channels, keeping the spatial size as TensorFlow's "same" padding does."""
-    return nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(64, 64, 4))
+CHANNELS = 64
+
+
+def _same_4x4(channels: int) -> nn.Sequential:
+    """Stride-1 4x4 convolution keeping the channels and the spatial size, as TensorFlow's "same" padding does."""
+    return nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(channels, channels, 4))
 
 
 class VAE(nn.Module):
     """``forward(images) -> (reconstruction, mean, log_std)``; the reconstruction has the input's shape."""
 
-    def __init__(self, latent_size: int = LATENT_SIZE):
+    def __init__(self, latent_size: int = LATENT_SIZE, channels: int = CHANNELS):
         super().__init__()
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, 64, 4, stride=2, padding=1), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 14x14
-            nn.Conv2d(64, 64, 4, stride=2, padding=1), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 7x7
-            _same_4x4(), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 7x7
+            nn.Conv2d(1, channels, 4, stride=2, padding=1), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 14x14
+            nn.Conv2d(channels, channels, 4, stride=2, padding=1), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 7x7
+            _same_4x4(channels), nn.LeakyReLU(_SLOPE), nn.Dropout(_DROPOUT),  # 7x7
             nn.Flatten(),
         )
-        self.mean = nn.Linear(64 * 7 * 7, latent_size)
-        self.log_std = nn.Linear(64 * 7 * 7, latent_size)
+        self.mean = nn.Linear(channels * 7 * 7, latent_size)
+        self.log_std = nn.Linear(channels * 7 * 7, latent_size)
         self.decoder = nn.Sequential(
             nn.Linear(latent_size, 24), nn.LeakyReLU(_SLOPE),
             nn.Linear(24, 49), nn.LeakyReLU(_SLOPE),
             nn.Unflatten(1, (1, 7, 7)),
-            nn.ConvTranspose2d(1, 64, 4, stride=2, padding=1), nn.ReLU(), nn.Dropout(_DROPOUT),  # 14x14
-            _same_4x4(), nn.ReLU(), nn.Dropout(_DROPOUT),  # 14x14
-            _same_4x4(), nn.ReLU(),  # 14x14
+            nn.ConvTranspose2d(1, channels, 4, stride=2, padding=1), nn.ReLU(), nn.Dropout(_DROPOUT),  # 14x14
+            _same_4x4(channels), nn.ReLU(), nn.Dropout(_DROPOUT),  # 14x14
+            _same_4x4(channels), nn.ReLU(),  # 14x14
             nn.Flatten(),
-            nn.Linear(64 * 14 * 14, 28 * 28), nn.Sigmoid(),
+            nn.Linear(channels * 14 * 14, 28 * 28), nn.Sigmoid(),
         )
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -7,6 +7,6 @@ See ``experiments/tasks/README.md`` for the table of tasks, their data sources, 
 """
 
 from experiments.tasks.base import Task
-from experiments.tasks.registry import available, create
+from experiments.tasks.registry import available, create, missing_system_data
 
-__all__ = ["Task", "available", "create"]
+__all__ = ["Task", "available", "create", "missing_system_data"]

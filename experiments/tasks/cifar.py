@@ -1,5 +1,5 @@
-"""CIFAR tasks from user-supplied pickle batches: ``cifar10-resnet18``, ``cifar100-resnet18``, ``cifar100-wrn16-4``,
-``cifar100-wrn28-10``.
+"""CIFAR tasks from user-supplied pickle batches: ``cifar10-3c3d``, ``cifar10-resnet18``, ``cifar100-resnet18``,
+``cifar100-wrn16-4``, ``cifar100-wrn28-10``.
 
 Data: CIFAR-10 / CIFAR-100 (Krizhevsky 2009; no explicit licence, distributed for research), official split
 50,000 train / 10,000 test, 32x32 RGB. The "python version" directories (``cifar-10-batches-py/``,
@@ -8,7 +8,9 @@ Inputs are normalised per channel; training batches are augmented by ``Task.augm
 zero padding, horizontal flip) with the harness's generator. Cutout and label smoothing, which MSAM's configs add,
 are not part of the task.
 
-Sizes: ``train_size`` (default all, drawn by the run seed) and ``eval_size`` (default all, fixed subset).
+Sizes: ``train_size`` (default all, drawn by the run seed) and ``eval_size`` (default all, fixed subset). The
+ResNet-18 tasks take ``stem``: ``"cifar"`` (default; 3x3 stride-1, no max-pool) or ``"imagenet"`` (torchvision's
+7x7 stride-2 + max-pool, the Overshoot paper's ResNet-C100).
 """
 
 import functools
@@ -19,11 +21,12 @@ from torch.utils.data import Dataset
 from experiments.tasks.datasets.cifar_pickle import cifar_files, read_cifar
 from experiments.tasks.datasets.image_transforms import pad_crop_flip
 from experiments.tasks.datasets.locations import REPOSITORY_DATA, dataset_directory, require_paths
-from experiments.models.resnet import resnet18_cifar
+from experiments.models.conv_3c3d import Conv3c3d
+from experiments.models.resnet import STEMS, resnet18, resnet32
 from experiments.models.wide_resnet import WideResNet
 from experiments.tasks import objectives
 from experiments.tasks.base import Task
-from experiments.tasks.options import IntOption
+from experiments.tasks.options import ChoiceOption, IntOption
 from experiments.tasks.registry import Recipe
 from experiments.tasks.seeding import (
     TRAIN_SUBSET_STREAM,
@@ -54,7 +57,11 @@ class NormalisedImages(Dataset):
 
 
 def _builder(task_name: str, num_classes: int, make_model):
-    def build(*, seed: int, data_root: str | None, train_size: int | None, eval_size: int | None) -> Task:
+    """``make_model(**model_options)``: the task's options other than the sizes (e.g. ``stem``) go to the model."""
+
+    def build(
+        *, seed: int, data_root: str | None, train_size: int | None, eval_size: int | None, **model_options
+    ) -> Task:
         directory = dataset_directory(data_root, _DEFAULT_DIRECTORY[num_classes])
         require_paths(
             cifar_files(directory, num_classes, "train") + cifar_files(directory, num_classes, "test"),
@@ -73,7 +80,7 @@ def _builder(task_name: str, num_classes: int, make_model):
                 _MEAN[num_classes], _STD[num_classes],
             )
         with initialised_with_seed(seed):
-            model = make_model()
+            model = make_model(**model_options)
         black = -torch.tensor(_MEAN[num_classes]) / torch.tensor(_STD[num_classes])
         return Task(
             name=task_name,
@@ -88,7 +95,8 @@ def _builder(task_name: str, num_classes: int, make_model):
             source=(
                 f"CIFAR-{num_classes} (Krizhevsky 2009) from {directory}: official split, {len(splits['train'])} "
                 f"training images (run seed), {len(splits['test'])} test images (fixed); per-channel normalised; "
-                f"train augmentation: {PADDING}-px zero-pad random crop + horizontal flip."
+                f"train augmentation: {PADDING}-px zero-pad random crop + horizontal flip"
+                + "".join(f"; {name} {value}" for name, value in model_options.items()) + "."
             ),
         )
 
@@ -104,9 +112,20 @@ _SIZE_OPTIONS = {
     "eval_size": IntOption(None, 1, "fixed test images evaluated; None = all 10,000", none_means_all=True),
 }
 
+_RESNET18_OPTIONS = {
+    **_SIZE_OPTIONS,
+    "stem": ChoiceOption("cifar", STEMS, "cifar: 3x3 stride 1, no max-pool; imagenet: torchvision's 7x7/2 + max-pool"),
+}
+
 RECIPES = {
-    "cifar10-resnet18": Recipe(_builder("cifar10-resnet18", 10, lambda: resnet18_cifar(10)), _SIZE_OPTIONS),
-    "cifar100-resnet18": Recipe(_builder("cifar100-resnet18", 100, lambda: resnet18_cifar(100)), _SIZE_OPTIONS),
+    "cifar10-3c3d": Recipe(_builder("cifar10-3c3d", 10, lambda: Conv3c3d(10)), _SIZE_OPTIONS),
+    "cifar10-resnet18": Recipe(
+        _builder("cifar10-resnet18", 10, lambda stem: resnet18(10, stem)), _RESNET18_OPTIONS
+    ),
+    "cifar10-resnet32": Recipe(_builder("cifar10-resnet32", 10, lambda: resnet32(10)), _SIZE_OPTIONS),
+    "cifar100-resnet18": Recipe(
+        _builder("cifar100-resnet18", 100, lambda stem: resnet18(100, stem)), _RESNET18_OPTIONS
+    ),
     "cifar100-wrn16-4": Recipe(_builder("cifar100-wrn16-4", 100, lambda: WideResNet(16, 4, 100)), _SIZE_OPTIONS),
     "cifar100-wrn28-10": Recipe(_builder("cifar100-wrn28-10", 100, lambda: WideResNet(28, 10, 100)), _SIZE_OPTIONS),
 }

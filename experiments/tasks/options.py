@@ -1,4 +1,5 @@
-"""Task options: the sizes a task accepts (``train_size``, ``k_shot``, ``width`` ...), declared and validated.
+"""Task options: the sizes and variants a task accepts (``train_size``, ``k_shot``, ``width``, ``stem`` ...),
+declared and validated.
 
 Each task declares its options with defaults; ``resolve_options`` rejects unknown names and bad values with an
 error that names the task, the option, the value and what is allowed, before any data is read.
@@ -23,6 +24,38 @@ class IntOption:
             raise TypeError(f"task {task!r}: option {name!r} must be an int, got {value!r} ({self.help})")
         if value < self.minimum:
             raise ValueError(f"task {task!r}: option {name!r} must be >= {self.minimum}, got {value} ({self.help})")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class FloatOption:
+    """A real-valued option with an inclusive lower bound (e.g. a width multiplier); ints are accepted as floats."""
+
+    default: float
+    minimum: float
+    help: str
+
+    def validate(self, task: str, name: str, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"task {task!r}: option {name!r} must be a number, got {value!r} ({self.help})")
+        if not value >= self.minimum:  # also rejects NaN
+            raise ValueError(f"task {task!r}: option {name!r} must be >= {self.minimum}, got {value} ({self.help})")
+        return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceOption:
+    """One of a fixed set of strings (e.g. which stem a network uses)."""
+
+    default: str
+    choices: tuple[str, ...]
+    help: str
+
+    def validate(self, task: str, name: str, value):
+        if value not in self.choices:
+            raise ValueError(
+                f"task {task!r}: option {name!r} must be one of {list(self.choices)}, got {value!r} ({self.help})"
+            )
         return value
 
 

@@ -5,7 +5,8 @@ scikit-learn (``fetch_california_housing`` downloads it), and nothing may be dow
 the paper's hidden sizes [200, 150].
 
 The train/test split is fixed (split seed 0) for every run; the run seed decides the model initialisation and,
-when ``train_size`` is set, which training examples are used.
+when ``train_size`` is set, which training examples are used. ``digits_split`` is the project's one digits loader:
+the ledger checks of ``theory`` train on the same split.
 """
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.datasets import load_diabetes, load_digits
 from sklearn.model_selection import train_test_split
 from torch.utils.data import TensorDataset
 
+from experiments import data_cache
 from experiments.models.mlp import MLP
 from experiments.tasks import objectives
 from experiments.tasks.base import Task
@@ -25,12 +27,22 @@ SPLIT_SEED = 0
 TEST_FRACTION = 0.2
 
 
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits as ``(train_x, test_x, train_y, test_y)``: pixels scaled to [0, 1] (float64, 64
+    features), labels 0-9 (int64), split stratified 80/20 with split seed 0 (1437 train / 360 test). The arrays are
+    read-only and decoded once per process (``experiments.data_cache``); copy what you change."""
+
+    def decode():
+        images, labels = load_digits(return_X_y=True)
+        return tuple(train_test_split(images / 16.0, labels.astype(np.int64), test_size=TEST_FRACTION,
+                                      random_state=SPLIT_SEED, stratify=labels))
+
+    return data_cache.decoded(("sklearn digits", TEST_FRACTION, SPLIT_SEED), decode)
+
+
 def _build_digits(*, seed: int, data_root: str | None, train_size: int | None, width: int) -> Task:
     del data_root  # bundled with scikit-learn
-    images, labels = load_digits(return_X_y=True)
-    train_x, test_x, train_y, test_y = train_test_split(
-        images / 16.0, labels, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=labels
-    )
+    train_x, test_x, train_y, test_y = digits_split()
     chosen = subsample_indices(len(train_x), train_size, seed, TRAIN_SUBSET_STREAM)
     with initialised_with_seed(seed):
         model = MLP(64, [width, width], 10)
@@ -85,9 +97,8 @@ def _build_diabetes(*, seed: int, data_root: str | None, train_size: int | None)
 
 
 def _tensors(inputs: np.ndarray, targets: np.ndarray, target_dtype: torch.dtype) -> TensorDataset:
-    return TensorDataset(
-        torch.as_tensor(inputs, dtype=torch.float32), torch.as_tensor(targets, dtype=target_dtype)
-    )
+    # torch.tensor copies: never a view of the read-only cached arrays.
+    return TensorDataset(torch.tensor(inputs, dtype=torch.float32), torch.tensor(targets, dtype=target_dtype))
 
 
 RECIPES = {

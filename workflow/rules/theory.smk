@@ -1,15 +1,20 @@
 """Stage theory: the claims ledger (symbolic derivations and cheap simulations of the five papers' claims)."""
 
-
 rule theory:
     """Every claim checked by derivation or simulation, as JSON, Markdown, LaTeX and figures."""
+    input:
+        THEORY_SOURCES,
     output:
         multiext("results/theory/claims", ".json", ".md", ".tex"),
         directory("results/theory/figures"),
+    params:
+        python=PYTHON,
     log:
         "logs/theory/theory.log",
     benchmark:
         "benchmarks/output/theory/theory.tsv"
     threads: 1
+    conda:
+        ENVIRONMENT
     shell:
-        "{PYTHON} -m theory --out results/theory --threads {threads} > {log} 2>&1"
+        "{params.python} -m theory --out results/theory --threads {threads} > {log} 2>&1"

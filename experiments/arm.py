@@ -1,0 +1,117 @@
+"""One arm of an experiment in one process: tune on the tuning seeds, then evaluate the chosen point.
+
+    python -m experiments.arm --spec '<arm JSON>' --runs results/<experiment>/runs \\
+        --out results/<experiment>/arms/<workload>/<method>.json
+
+Tuning runs every grid point on every tuning seed and picks the point with the best median final metric (a
+diverged seed counts as the worst value; ``experiments.statistics.choose``); a chosen point on the edge of its grid
+is recorded as such. Evaluation re-runs the chosen point on the evaluation seeds, which tuning never saw. An arm
+with one point skips tuning; an arm with ``reuse`` takes another arm's chosen point (``--reuse`` names its JSON).
+
+Every run keeps its own directory ``results/<experiment>/runs/<workload>/<method>/<phase>/<point>/seed<k>/``,
+resumes from its checkpoint and is bitwise deterministic; running them in one process only saves the start-up
+(imports, data decoding) that one process per run would repeat. The output JSON (its format:
+``experiments/reports/__init__.py``) is written last and atomically: its presence means the arm finished.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from tqdm import tqdm
+
+import optimizers
+from experiments import atomic, protocol, statistics
+from experiments import run_directory as files
+from experiments.config import ConfigError, validate
+from experiments.train import run
+
+
+def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_workers: int = 0) -> dict:
+    """Train one run (or read it back if finished) and return what the reports need of it."""
+    started = time.perf_counter()
+    config = validate({**protocol.run_values(arm, point, seed), "data_workers": data_workers})
+    summary = run(config, directory, restart_if_changed=True)
+    seconds = time.perf_counter() - started
+    metric = summary["metric"]
+    records = files.read_metrics(os.path.join(directory, files.METRICS))
+    evaluations = [record for record in records if record["kind"] == "eval"]
+    return {
+        "seed": seed, "point": point, "setting": protocol.setting(arm, point), "directory": directory,
+        "metric": metric, "higher_is_better": summary["higher_is_better"],
+        "final": None if summary["diverged_step"] is not None else (summary["final"] or {}).get(metric),
+        "best": summary["best"].get(metric, {}).get("value"), "diverged_step": summary["diverged_step"],
+        "final_train_loss": summary["final_train_loss"], "train_examples": summary.get("train_examples"),
+        "curve": {"step": [record["step"] for record in evaluations],
+                  "value": [record.get(metric) for record in evaluations]},
+        "train_loss": [record["loss"] for record in records if record["kind"] == "train"],
+        "run_seconds": seconds,
+    }
+
+
+def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: int = 0) -> dict:
+    """Tune (when the arm has a grid), evaluate, and return the arm's result JSON."""
+    tuning_jobs = [(point, seed) for point in arm.points for seed in arm.tuning_seeds] if arm.tuned else []
+    bar = tqdm(total=len(tuning_jobs) + len(arm.evaluation_seeds), unit="run", file=sys.stdout,
+               desc=f"{arm.experiment} {arm.workload}/{arm.method}", mininterval=5)
+
+    def record(phase: str, point: dict, seed: int) -> dict:
+        directory = os.path.join(root, arm.workload, arm.method, phase, protocol.point_name(point), f"seed{seed}")
+        result = run_record(arm, point, seed, directory, data_workers)
+        bar.update()
+        return result
+
+    tuning = None
+    if arm.tuned:
+        runs = [record("tuning", point, seed) for point, seed in tuning_jobs]
+        chosen, edge = statistics.choose(runs, arm.axes, runs[0]["higher_is_better"])
+        tuning = {"axes": arm.axes, "runs": runs, "chosen_point": chosen, "chosen": protocol.setting(arm, chosen),
+                  "edge": edge}
+        point = chosen
+    elif reused is not None:
+        point = reused["chosen_point"]
+    else:
+        point = arm.points[0]
+    evaluation = [record("evaluation", point, seed) for seed in arm.evaluation_seeds]
+    bar.close()
+    first = evaluation[0]
+    steps = protocol.run_values(arm, point, arm.evaluation_seeds[0])["steps"]
+    per_step = optimizers.info(arm.optimizer).gradient_evaluations * (2 if arm.budget.get("svag", 1) > 1 else 1)
+    return {
+        "experiment": arm.experiment, "workload": arm.workload, "method": arm.method, "optimizer": arm.optimizer,
+        "hyperparameters": arm.hyperparameters, "task": arm.task, "task_options": arm.options,
+        "batch_size": arm.budget["batch_size"], "steps": steps, "svag": arm.budget.get("svag", 1),
+        "epochs": None if first["train_examples"] is None else steps * arm.budget["batch_size"] / first[
+            "train_examples"],
+        "metric": first["metric"], "higher_is_better": first["higher_is_better"],
+        "gradient_evaluations_per_step": per_step,
+        "arm_sha256": protocol.sha256(arm.as_json()),
+        "chosen_point": point, "tuning": tuning,
+        "evaluation": {"setting": protocol.setting(arm, point), "point": point, "runs": evaluation},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.arm", description=__doc__.split("\n")[0])
+    parser.add_argument("--spec", required=True, help="the arm, as JSON (experiments.protocol.Arm.as_json())")
+    parser.add_argument("--reuse", help="result JSON of the arm whose chosen point this arm takes")
+    parser.add_argument("--runs", required=True, help="folder of this experiment's run directories")
+    parser.add_argument("--out", required=True, help="the arm's result JSON")
+    parser.add_argument("--data-workers", type=int, default=0, help="DataLoader workers per run (never changes "
+                        "results)")
+    arguments = parser.parse_args(argv)
+    arm = protocol.Arm(**json.loads(arguments.spec))
+    reused = files.read_json(arguments.reuse) if arguments.reuse else None
+    try:
+        result = arm_result(arm, reused, arguments.runs, arguments.data_workers)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    atomic.write_json(arguments.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""The training jobs of every experiment: one job per arm (workload x method) tunes and evaluates it in one process.
+
+A job's inputs are the code it runs — the harness, its optimizer's modules, its task's family module — and, for an
+arm that reuses another arm's chosen point, that arm's result. Its protocol (the arm as JSON) is a parameter, so a
+changed budget, grid or seed list reruns that arm only. An interrupted job resumes its runs from their checkpoints.
+"""
+
+rule protocol:
+    """The experiment's protocol section and its SHA-256, as the reports read it."""
+    output:
+        "results/{experiment}/protocol.json",
+    params:
+        section=lambda wildcards: EXPERIMENTS[wildcards.experiment].section,
+        sha256=lambda wildcards: EXPERIMENTS[wildcards.experiment].sha256,
+    log:
+        "logs/{experiment}/protocol.log",
+    conda:
+        ENVIRONMENT
+    run:
+        from experiments import atomic
+
+        atomic.write_json(output[0], {**params.section, "protocol_sha256": params.sha256})
+
+
+rule arm:
+    """Tuning runs on the tuning seeds, then the chosen point on the evaluation seeds; each run in its own folder."""
+    input:
+        unpack(arm_inputs),
+    output:
+        "results/{experiment}/arms/{workload}/{method}.json",
+    params:
+        spec=lambda wildcards: json.dumps(the_arm(wildcards).as_json(), sort_keys=True),
+        reuse=lambda wildcards, input: f"--reuse {input.reused[0]}" if input.reused else "",
+        python=PYTHON,
+        runs="results/{experiment}/runs",
+        data_workers=lambda wildcards, threads: threads - 1,  # the job's other threads load data
+    log:
+        "logs/{experiment}/arms/{workload}/{method}.log",
+    benchmark:
+        "benchmarks/output/{experiment}/arms/{workload}/{method}.tsv"
+    threads: 1
+    conda:
+        ENVIRONMENT
+    shell:
+        "OMP_NUM_THREADS={threads} {params.python} -m experiments.arm --spec {params.spec:q} {params.reuse} "
+        "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
