@@ -46,7 +46,8 @@ def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_w
         "final_train_loss": summary["final_train_loss"], "train_examples": summary.get("train_examples"),
         "curve": {"step": [record["step"] for record in evaluations],
                   "value": [record.get(metric) for record in evaluations]},
-        "train_loss": [record["loss"] for record in records if record["kind"] == "train"],
+        # At the base weights: for Overshoot and MSAM the harness logs both, and the base model is what is trained.
+        "train_loss": [record.get("base_loss", record["loss"]) for record in records if record["kind"] == "train"],
         "run_seconds": seconds,
     }
 

@@ -94,3 +94,18 @@ def track(progress: Progress, results: dict, task, config: RunConfig) -> None:
     if config.target is not None and progress.target_step is None and watched is not None:
         if (watched >= config.target) if task.higher_is_better else (watched <= config.target):
             progress.target_step = progress.step
+
+
+@torch.no_grad()
+def base_weight_loss(network, optimizer, task, inputs, targets, device) -> torch.Tensor:
+    """L(θ; B): the training loss of batch B at the optimizer's base weights θ, in training mode, for optimizers
+    that train at shifted weights θ′ (Overshoot, MSAM), whose own loss is L(θ′; B). The Overshoot paper's training
+    curves are the base model's. Random draws (dropout, the VAE's latent sample) and BatchNorm statistics are
+    restored afterwards, so logging it leaves the run bit for bit as it was."""
+    saved = [buffer.clone() for buffer in network.buffers()]
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), optimizer.base_weights():
+        loss = task.loss(network(inputs), targets)
+    for buffer, value in zip(network.buffers(), saved):
+        buffer.copy_(value)
+    return loss
+

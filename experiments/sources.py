@@ -67,7 +67,7 @@ def closure(roots: list[str], boundary: tuple[str, ...] = ()) -> list[str]:
             continue
         seen.add(module)
         pending.extend(imported_modules(module))
-    return sorted(str(module_path(module).relative_to(ROOT)) for module in seen)
+    return sorted({str(module_path(module).relative_to(ROOT)) for module in seen})
 
 
 def optimizer_sources(name: str) -> list[str]:

@@ -38,7 +38,7 @@ import optimizers
 from experiments import distributed, svag
 from experiments import run_directory as files
 from experiments.config import ConfigError, RunConfig, build_task, resolve
-from experiments.evaluation import evaluate, evaluation_weights, to_device, track
+from experiments.evaluation import base_weight_loss, evaluate, evaluation_weights, to_device, track
 from experiments.summary import Progress, summarize
 
 # Keys of independent random streams derived from the run seed.
@@ -220,6 +220,9 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
                 step_batches = [prepared(*next(batches), progress.step * batches_per_step + offset)
                                 for offset in range(batches_per_step)]
                 learning_rate = optimizer.param_groups[0]["lr"]
+                base_loss = (distributed.mean_over_processes(
+                    base_weight_loss(network, optimizer, task, *step_batches[0], device).double()).item()
+                    if shifted else None)  # outside the timed step: it is logging, not training
                 step_started = time.perf_counter()
                 loss = optimizer.step(closure)
                 scheduler.step()
@@ -228,9 +231,12 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
                 progress.step += 1
                 progress.last_loss = files.finite_or_none(loss)
                 if metrics is not None:
-                    metrics.append({"kind": "train", "step": progress.step, "loss": progress.last_loss,
-                                    "lr": learning_rate, "wall_time": elapsed(),
-                                    "gradient_evaluations": progress.step * gradient_evaluations})
+                    record = {"kind": "train", "step": progress.step, "loss": progress.last_loss,
+                              "lr": learning_rate, "wall_time": elapsed(),
+                              "gradient_evaluations": progress.step * gradient_evaluations}
+                    if shifted:  # "loss" is at the shifted weights the gradient is taken at
+                        record["base_loss"] = files.finite_or_none(base_loss)
+                    metrics.append(record)
                 bar.update()
                 if not math.isfinite(loss):
                     progress.diverged_step = progress.step

@@ -208,8 +208,8 @@ def test_cli_writes_every_file(tmp_path):
                                     "protocol_sha256": "ab" * 32}))
     out = tmp_path / "out"
     assert overshoot.main(["--protocol", str(protocol), "--arms", *paths, "--out", str(out)]) == 0
-    expected = [f"tables/{stem}.{extension}" for stem in ("steps_saved", "steps_saved_average", "table1", "table1_layout")
-                for extension in ("csv", "md", "tex")]
+    stems = ("steps_saved", "steps_saved_average", "table1", "table1_layout")
+    expected = [f"tables/{stem}.{extension}" for stem in stems for extension in ("csv", "md", "tex")]
     expected += [f"figures/{stem}.{extension}" for stem in ("loss_w", "loss_w-tuned", "steps_saved")
                  for extension in ("pdf", "png")]
     assert all((out / name).is_file() for name in expected + ["verdict.md"])

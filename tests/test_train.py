@@ -193,3 +193,20 @@ def test_decoded_data_is_shared_read_only_and_tasks_copy_it():
     assert arrays[0].any() and arrays[3].any()  # ... leaves the cache as it was
     fresh = create_task("digits-mlp", seed=0)
     assert fresh.eval_sets["test"].tensors[0].abs().sum() > 0
+
+
+def test_shifted_weight_methods_also_log_the_training_loss_at_base_weights(tmp_path):
+    """Overshoot trains at θ′ = θ − γηb: its logged "loss" is L(θ′; B), and "base_loss" is L(θ; B) on the same batch,
+    the base model's training curve (what the Overshoot paper plots). At step 1 the two coincide (b = 0); later they
+    differ. Plain SGDM logs no base_loss."""
+    common = ["--task", "digits-mlp", "--task-option", "width=8", "--lr", "0.5", "--steps", "6", "--batch-size", "16",
+              "--eval-every", "6", "--checkpoint-every", "6", "--dtype", "float64", "--seed", "3"]
+    assert run(tmp_path / "sgdo", *common, "--optimizer", "overshoot-sgd", "--momentum", "0.9", "--overshoot", "5") == 0
+    records = [r for r in run_directory.read_metrics(str(tmp_path / "sgdo" / run_directory.METRICS))
+               if r["kind"] == "train"]
+    assert records[0]["base_loss"] == pytest.approx(records[0]["loss"], rel=1e-12)
+    assert all(abs(r["base_loss"] - r["loss"]) > 1e-9 for r in records[2:])
+    assert run(tmp_path / "sgdm", *common, "--optimizer", "sgdm", "--momentum", "0.9") == 0
+    plain = [r for r in run_directory.read_metrics(str(tmp_path / "sgdm" / run_directory.METRICS))
+             if r["kind"] == "train"]
+    assert all("base_loss" not in r for r in plain)

@@ -19,7 +19,9 @@ An arm's result (written by ``experiments.arm``) is one JSON object:
 
 and each run: seed, point, setting (the optimizer's arguments), directory, metric, higher_is_better, final (null iff
 diverged), best (over evaluations), diverged_step, final_train_loss, train_examples, curve {step, value} (the metric
-at every evaluation), train_loss (per step; null where not finite) and run_seconds.
+at every evaluation), train_loss (per step, at the base weights: for Overshoot and MSAM, which train at shifted weights, the harness's
+``base_loss``, the minibatch loss before the step at the weights it evaluates; null where not finite) and
+run_seconds.
 
 The protocol (results/<experiment>/protocol.json) is the experiment's section of the config plus its SHA-256, which
 every table records.
