@@ -19,6 +19,7 @@ import sys
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+sys.path.insert(0, workflow.basedir)  # this checkout's packages, even where another copy is installed
 
 
 configfile: os.path.join(workflow.basedir, "config/config.yaml")  # also under --directory

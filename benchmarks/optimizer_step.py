@@ -58,7 +58,7 @@ assert sum(torch.Size(s).numel() for s in SHAPES) == 25_557_032
 # ImageNet ResNet-50 recipe for the SGD family, AdamW's defaults for the Adam family. The same
 # weight decay is given to the torch baselines, so every ratio compares like with like.
 SGD_FAMILY = ["sgd", "sgdm", "nag", "overshoot-sgd", "msam", "sam", "step-tuned-sgd"]
-ADAM_FAMILY = ["adam", "adamw", "rmsprop", "overshoot-adamw", "adamomentum", "msam-adamw"]
+ADAM_FAMILY = ["adam", "adamw", "nadam", "rmsprop", "overshoot-adamw", "adamomentum", "msam-adamw"]
 HYPERPARAMETERS = {"sgd": dict(lr=0.1, weight_decay=1e-4), "adam": dict(lr=1e-3, weight_decay=0.01)}
 # Rows beyond the registry names: a registered method with non-default arguments.
 VARIANTS = {
@@ -81,6 +81,7 @@ TRAFFIC = {
     "nag": (5, "R p g b, W p b"),
     "adam": (7, "R p g m v, W p m v"),
     "adamw": (7, "R p g m v, W p m v"),
+    "nadam": (7, "R p g m v, W p m v"),
     "rmsprop": (5, "R p g v, W p v (momentum=0, not centered)"),
     "overshoot-sgd": (5, "R p g b, W p b: the shifted update is one pass"),
     "overshoot-adamw": (7, "R p g m v, W p m v: un-shift, Adam step, re-shift elementwise"),

@@ -407,6 +407,12 @@ def verdict(averages: list[dict], table1: list[dict], analysis: dict, protocol_s
         outcome, reasons = decide(averages, analysis, protocol)
         label = "Verdict" if protocol == "paper" else "Robustness check"
         lines += ["", f"**{label}: {outcome}** — " + "; ".join(reasons) + ".", ""]
+        edges = [f"{row['workload']}/{row['method']} ({row['edge']})" for row in table1
+                 if row.get("edge") and analysis["workloads"][row["workload"]]["protocol"] == protocol]
+        if edges:
+            lines += [f"**Edge:** the chosen learning rate lies on the edge of its grid for {len(edges)} arm(s): "
+                      + ", ".join(edges) + ". The best setting may lie outside the grid, so these savings compare "
+                      "settings that are not each method's optimum; read the result with that caveat.", ""]
     used = [row for row in averages if row["reference"] and row["tasks"]]
     lines += ["## Scale", ""]
     for row in dict((row["protocol"], row) for row in used).values():
