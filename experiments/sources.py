@@ -8,6 +8,7 @@ followed nor listed: the harness imports the whole optimizer registry, but a run
 """
 
 import ast
+import functools
 import inspect
 from pathlib import Path
 
@@ -27,9 +28,11 @@ def module_path(name: str) -> Path | None:
     return None
 
 
-def imported_modules(name: str) -> set[str]:
+@functools.cache
+def imported_modules(name: str) -> frozenset[str]:
     """Project modules that module ``name`` imports (absolute and relative imports, ``from a import b`` included
-    as ``a.b`` when ``b`` is a module), plus the packages that contain them."""
+    as ``a.b`` when ``b`` is a module), plus the packages that contain them. Parsed once per process: the
+    pipeline asks for the same modules once per job it plans."""
     path = module_path(name)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
@@ -44,7 +47,7 @@ def imported_modules(name: str) -> set[str]:
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     modules = {module for module in found if module and module_path(module) is not None}
-    return modules | {parent for module in modules for parent in parents(module)}
+    return frozenset(modules | {parent for module in modules for parent in parents(module)})
 
 
 def parents(name: str) -> list[str]:
