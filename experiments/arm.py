@@ -6,7 +6,9 @@
 Tuning runs every grid point on every tuning seed and picks the point with the best median final metric (a
 diverged seed counts as the worst value; ``experiments.statistics.choose``); a chosen point on the edge of its grid
 is recorded as such. Evaluation re-runs the chosen point on the evaluation seeds, which tuning never saw. An arm
-with one point skips tuning; an arm with ``reuse`` takes another arm's chosen point (``--reuse`` names its JSON).
+with one point skips tuning; an arm with ``reuse`` takes another arm's chosen point (``--reuse`` names its JSON) and
+searches its own axes, if any, on top of it. With ``hessian`` in the arm, the top eigenvalues of the training loss
+at each evaluation run's final base weights are computed here too (``experiments.hessian``).
 
 Every run keeps its own directory ``results/<experiment>/runs/<workload>/<method>/<phase>/<point>/seed<k>/``,
 resumes from its checkpoint and is bitwise deterministic; running them in one process only saves the start-up
@@ -22,8 +24,7 @@ import time
 
 from tqdm import tqdm
 
-import optimizers
-from experiments import atomic, protocol, statistics
+from experiments import atomic, hessian, protocol, statistics
 from experiments import run_directory as files
 from experiments.config import ConfigError, validate
 from experiments.train import run
@@ -44,6 +45,7 @@ def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_w
         "final": None if summary["diverged_step"] is not None else (summary["final"] or {}).get(metric),
         "best": summary["best"].get(metric, {}).get("value"), "diverged_step": summary["diverged_step"],
         "final_train_loss": summary["final_train_loss"], "train_examples": summary.get("train_examples"),
+        "final_metrics": summary["final"], "gradient_evaluations_per_step": summary["gradient_evaluations_per_step"],
         "curve": {"step": [record["step"] for record in evaluations],
                   "value": [record.get(metric) for record in evaluations]},
         # At the base weights: for Overshoot and MSAM the harness logs both, and the base model is what is trained.
@@ -64,26 +66,32 @@ def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: 
         bar.update()
         return result
 
+    base = reused["chosen_point"] if reused is not None else {}  # searched further on this arm's own axes
     tuning = None
     if arm.tuned:
-        runs = [record("tuning", point, seed) for point, seed in tuning_jobs]
-        chosen, edge = statistics.choose(runs, arm.axes, runs[0]["higher_is_better"])
-        tuning = {"axes": arm.axes, "runs": runs, "chosen_point": chosen, "chosen": protocol.setting(arm, chosen),
-                  "edge": edge}
-        point = chosen
-    elif reused is not None:
-        point = reused["chosen_point"]
+        runs = [record("tuning", {**base, **point}, seed) for point, seed in tuning_jobs]
+        own = [{**run, "point": {axis: run["point"][axis] for axis in arm.axes}} for run in runs]
+        chosen, edge = statistics.choose(own, arm.axes, runs[0]["higher_is_better"])
+        point = {**base, **chosen}
+        tuning = {"axes": arm.axes, "runs": runs, "chosen_point": point, "chosen": protocol.setting(arm, point),
+                  "edge": edge, "reused_point": base if reused is not None else None}
     else:
-        point = arm.points[0]
+        point = {**base, **(arm.points[0] if arm.axes else {})}
     evaluation = [record("evaluation", point, seed) for seed in arm.evaluation_seeds]
+    if arm.hessian is not None:
+        for run in evaluation:
+            run["hessian"] = None if run["diverged_step"] is not None else hessian.final_model_eigenvalues(
+                run["directory"], validate({**protocol.run_values(arm, point, run["seed"]), "data_workers": 0}),
+                **arm.hessian)
     bar.close()
     first = evaluation[0]
     steps = protocol.run_values(arm, point, arm.evaluation_seeds[0])["steps"]
-    per_step = optimizers.info(arm.optimizer).gradient_evaluations * (2 if arm.budget.get("svag", 1) > 1 else 1)
+    per_step = first["gradient_evaluations_per_step"]
     return {
         "experiment": arm.experiment, "workload": arm.workload, "method": arm.method, "optimizer": arm.optimizer,
         "hyperparameters": arm.hyperparameters, "task": arm.task, "task_options": arm.options,
         "batch_size": arm.budget["batch_size"], "steps": steps, "svag": arm.budget.get("svag", 1),
+        "budget_unit": arm.budget.get("budget_unit", "steps"),
         "epochs": None if first["train_examples"] is None else steps * arm.budget["batch_size"] / first[
             "train_examples"],
         "metric": first["metric"], "higher_is_better": first["higher_is_better"],

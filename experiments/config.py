@@ -39,6 +39,7 @@ class RunConfig:
     batch_size: int = 128  # global batch size, split evenly across processes
     eval_every: int = 100  # steps between evaluations; also evaluated at step 0 and at the end
     eval_batch_size: int = 1024  # examples per evaluation forward pass
+    train_eval_size: int = 0  # the first n training examples are also evaluated, as split "train"; 0: not
     checkpoint_every: int = 500  # steps between checkpoints; also checkpointed at the end
     target: float | None = None  # value of the task's target_metric whose first crossing is reported
     target_split: str | None = None  # eval set watched for target and best metrics; None: the task's first
@@ -171,6 +172,7 @@ def validate(values: dict) -> RunConfig:
     for name in ("steps", "batch_size", "eval_every", "eval_batch_size", "checkpoint_every"):
         setattr(config, name, integer(name, getattr(config, name), minimum=1))
     config.batch_norm_batches = integer("batch_norm_batches", config.batch_norm_batches, minimum=1)
+    config.train_eval_size = integer("train_eval_size", config.train_eval_size, minimum=0)
     config.svag = integer("svag", config.svag, minimum=1)
     check_schedule(config)
     config.data_workers = integer("data_workers", config.data_workers, minimum=0)
@@ -262,4 +264,7 @@ def build_task(config: RunConfig):
     if config.target_split is not None and config.target_split not in task.eval_sets:
         raise ConfigError(f"target_split={config.target_split!r} is not an eval set of task {config.task!r}; "
                           f"allowed: {', '.join(task.eval_sets)}")
+    if config.train_eval_size:  # un-augmented examples (the harness augments batches); fixed for a given seed
+        size = min(config.train_eval_size, len(task.train_set))
+        task.eval_sets["train"] = torch.utils.data.Subset(task.train_set, range(size))
     return task

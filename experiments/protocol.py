@@ -19,6 +19,17 @@ median final metric wins) and evaluates the chosen point on the evaluation seeds
     lr                  the learning rate itself
     effective_lr        η = lr/(1−β): lr = η(1−β), so SGD (β = 0) and SGDM compared on one η grid are matched
     one_minus_momentum  1 − β on a log scale (momentum = 1 − value)
+    weight_decay, rho   that hyperparameter itself (rho: the SAM / MSAM radius)
+
+An arm with ``reuse`` takes the chosen point of another arm and may search further axes that are not learning rates
+on top of it (the MSAM paper: lr and weight decay tuned for SGD, then only ρ for SAM and MSAM).
+
+A workload's ``budget_unit`` says what ``steps`` (and the evaluation, checkpoint and warm-up intervals) count:
+``steps`` (default), or ``gradient-evaluations``, where a method costing e gradient evaluations per step (SAM,
+Step-Tuned SGD: 2) runs steps/e steps, so every method gets the same number of gradient evaluations.
+``train_eval_size`` n > 0 also evaluates the first n training examples (split ``train``); ``hessian`` {count,
+examples, tolerance} computes the top eigenvalues of the training loss at the end of every evaluation run
+(``experiments.hessian``).
 
 A grid with more than one value must be log-spaced as declared: successive values × ``factor``, with at least 3
 points per decade (factor ≤ 10^(1/3)) spanning at least 1.5 decades. Under SVAG (ℓ > 1) the protocol scales the
@@ -33,7 +44,8 @@ import json
 import math
 from types import SimpleNamespace
 
-AXES = ("lr", "effective_lr", "one_minus_momentum")
+AXES = ("lr", "effective_lr", "one_minus_momentum", "weight_decay", "rho")
+BUDGET_UNITS = ("steps", "gradient-evaluations")
 LEARNING_RATE_AXES = ("lr", "effective_lr")
 MIN_POINTS_PER_DECADE = 3
 MIN_DECADES = 1.5
@@ -64,11 +76,13 @@ class Arm:
     task: str
     options: dict
     data_root: str | None
-    budget: dict  # steps, batch_size, schedule, eval_every, checkpoint_every, svag, [warmup_steps, milestones]
-    axes: dict  # axis -> grid values; empty when the point is reused from another arm
+    budget: dict  # steps, batch_size, schedule, eval_every, checkpoint_every, svag, budget_unit, [warmup_steps,
+    #               milestones, train_eval_size]
+    axes: dict  # axis -> grid values (with reuse: the axes searched on top of the reused point)
     reuse: dict | None  # {"workload", "method"} whose chosen point this arm takes
     tuning_seeds: list
     evaluation_seeds: list
+    hessian: dict | None = None  # {count, examples, tolerance}: top Hessian eigenvalues after each evaluation run
 
     @property
     def points(self) -> list[dict]:
@@ -171,6 +185,7 @@ def _check_method(where: str, method: dict) -> None:
 
 
 def _arm(experiment: str, where: str, workload: dict, label: str, methods: dict, seeds: dict) -> Arm:
+    import optimizers
     from experiments import tasks
 
     if workload["task"] not in tasks.available():
@@ -185,19 +200,59 @@ def _arm(experiment: str, where: str, workload: dict, label: str, methods: dict,
     if reuse is None and len(chosen_rates) != 1:
         raise ProtocolError(f"{where}.search.{label}={sorted(axes)} is not allowed; allowed: exactly one of "
                             f"{', '.join(LEARNING_RATE_AXES)} (or a reuse of another arm's point)")
-    if reuse is not None and axes:
-        raise ProtocolError(f"{where}.search.{label}={sorted(axes)} is not allowed with reuse; allowed: {{}}")
+    if reuse is not None and chosen_rates:
+        raise ProtocolError(f"{where}.search.{label}.{chosen_rates[0]} is not allowed with reuse (the reused point "
+                            f"sets the learning rate); allowed: {', '.join(a for a in AXES if a not in LEARNING_RATE_AXES)}")
     method = methods[label]
     if "effective_lr" in axes and not _has_momentum(method["optimizer"]):
         raise ProtocolError(f"{where}.search.{label}.effective_lr is not allowed for optimizer "
                             f"{method['optimizer']!r}; allowed: optimizers with a momentum coefficient, or sgd")
+    for axis in axes:
+        if axis in ("weight_decay", "rho") and axis not in optimizers.info(method["optimizer"]).defaults:
+            raise ProtocolError(f"{where}.search.{label}.{axis} is not a hyperparameter of optimizer "
+                                f"{method['optimizer']!r}; allowed: {', '.join(_axes_of(method['optimizer']))}")
     budget = {key: workload[key] for key in ("steps", "batch_size", "schedule", "eval_every", "checkpoint_every",
-                                             "svag", "warmup_steps", "milestones") if key in workload}
+                                             "svag", "budget_unit", "warmup_steps", "milestones", "train_eval_size")
+              if key in workload}
+    _check_budget(where, budget, method["optimizer"])
     hyperparameters = {**method["hyperparameters"], **workload.get("hyperparameters", {})}
     _check_method(f"{where}.hyperparameters", {"optimizer": method["optimizer"], "hyperparameters": hyperparameters})
     return Arm(experiment, workload["name"], label, method["optimizer"], hyperparameters,
                workload["task"], dict(workload["options"]), workload["data_root"], budget, axes, reuse,
-               list(seeds["tuning"]), list(seeds["evaluation"]))
+               list(seeds["tuning"]), list(seeds["evaluation"]), workload.get("hessian"))
+
+
+def _axes_of(optimizer: str) -> list[str]:
+    """The grid axes that ``optimizer`` takes."""
+    import optimizers
+
+    defaults = optimizers.info(optimizer).defaults
+    return [axis for axis in AXES if axis == "lr" or (axis in ("effective_lr", "one_minus_momentum") and
+                                                      _has_momentum(optimizer)) or axis in defaults]
+
+
+def steps_per_budget_step(optimizer: str, budget: dict) -> int:
+    """How many of the workload's ``steps`` one optimizer step uses: its gradient evaluations per step under
+    ``budget_unit: gradient-evaluations``, else 1."""
+    import optimizers
+
+    if budget.get("budget_unit", "steps") == "steps":
+        return 1
+    return optimizers.info(optimizer).gradient_evaluations
+
+
+def _check_budget(where: str, budget: dict, optimizer: str) -> None:
+    """Under ``gradient-evaluations`` the intervals must divide by the method's evaluations per step."""
+    cost = steps_per_budget_step(optimizer, budget)
+    for key in ("steps", "eval_every", "checkpoint_every", "warmup_steps"):
+        if key in budget and budget[key] % cost:
+            raise ProtocolError(f"{where}.{key}={budget[key]} is not allowed with budget_unit "
+                                f"{budget['budget_unit']!r} and optimizer {optimizer!r} ({cost} gradient evaluations "
+                                f"per step); allowed: a multiple of {cost}")
+    for milestone in budget.get("milestones", []):
+        if milestone % cost:
+            raise ProtocolError(f"{where}.milestones={budget['milestones']} is not allowed with budget_unit "
+                                f"{budget['budget_unit']!r} and optimizer {optimizer!r}; allowed: multiples of {cost}")
 
 
 def _grid(where: str, axis: str, grid: dict) -> list[float]:
@@ -246,9 +301,9 @@ def _check_optimizer_accepts(where: str, arm: Arm) -> None:
     """Build the optimizer at the grid's extremes so its own range checks run now, before any job."""
     from experiments.config import ConfigError, check_optimizer
 
-    points = arm.points if arm.axes else [{"lr": 1.0}]
+    points = arm.points if arm.axes else [{}]
     for point in (points[0], points[-1]):
-        values = setting(arm, point)
+        values = setting(arm, point if set(point) & set(LEARNING_RATE_AXES) else {"lr": 1.0, **point})
         try:
             check_optimizer(SimpleNamespace(optimizer=arm.optimizer, lr=values.pop("lr"), hyperparameters=values))
         except ConfigError as error:
@@ -262,6 +317,9 @@ def setting(arm: Arm, point: dict) -> dict:
     hyperparameters = dict(arm.hyperparameters)
     if "one_minus_momentum" in point:
         hyperparameters["momentum"] = 1.0 - point["one_minus_momentum"]
+    for axis in ("weight_decay", "rho"):
+        if axis in point:
+            hyperparameters[axis] = point[axis]
     if "lr" in point:
         lr = point["lr"]
     else:
@@ -277,11 +335,14 @@ def run_values(arm: Arm, point: dict, seed: int) -> dict:
     values = {"task": arm.task, "task_options": arm.options, "data_root": arm.data_root,
               "optimizer": arm.optimizer, "lr": hyperparameters.pop("lr"), "hyperparameters": hyperparameters,
               "seed": seed, "batch_size": arm.budget["batch_size"], "schedule": arm.budget["schedule"]}
+    cost = steps_per_budget_step(arm.optimizer, arm.budget)
     for key in ("steps", "eval_every", "checkpoint_every", "warmup_steps"):
         if key in arm.budget:
-            values[key] = arm.budget[key] * ell
+            values[key] = arm.budget[key] * ell // cost
     if "milestones" in arm.budget:
-        values["milestones"] = [milestone * ell for milestone in arm.budget["milestones"]]
+        values["milestones"] = [milestone * ell // cost for milestone in arm.budget["milestones"]]
+    if arm.budget.get("train_eval_size"):
+        values["train_eval_size"] = arm.budget["train_eval_size"]
     if ell != 1:
         values["svag"] = ell
     return values

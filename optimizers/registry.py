@@ -112,13 +112,22 @@ def _rmsprop(params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                    foreach=foreach)
 
 
-def _sam(params, lr: float, momentum: float = 0.9, rho: float = 0.05, weight_decay: float = 0.0,
-         *, foreach: bool | None = None):
-    """SAM with heavy-ball SGD as the base optimizer (the MSAM paper's SAM baseline)."""
-    return SAM(params, SGD, rho=rho, lr=hyperparameters.non_negative("lr", lr),
-               momentum=hyperparameters.momentum_coefficient("momentum", momentum),
-               weight_decay=hyperparameters.non_negative("weight_decay", weight_decay),
-               foreach=foreach)
+def _sam_over(base: Callable[..., torch.optim.Optimizer]) -> Callable[..., SAM]:
+    """The registry constructor of SAM whose base step is registry constructor ``base`` (which validates the
+    base's hyperparameters): ``base``'s hyperparameters, keyword-only, plus ``rho`` (ρ ≥ 0, default 0.05)."""
+
+    def constructor(params, *, rho: float = 0.05, **hparams) -> SAM:
+        return SAM(params, base, rho=rho, **hparams)
+
+    signature = inspect.signature(base)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    hyperparameter_list = [p.replace(kind=keyword) for name, p in signature.parameters.items() if name != "params"]
+    constructor.__signature__ = signature.replace(parameters=[
+        signature.parameters["params"], *hyperparameter_list,
+        inspect.Parameter("rho", keyword, default=0.05, annotation=float)], return_annotation=SAM)
+    constructor.__name__ = constructor.__qualname__ = f"sam_over{base.__name__}"
+    constructor.__doc__ = f"SAM (ρ, default 0.05) whose base step is: {base.__doc__}"
+    return constructor
 
 
 def _defaults(constructor) -> dict:
@@ -135,6 +144,7 @@ def _info(name, constructor, paper, evaluations=1, closure=False, shifted=False)
 
 OVERSHOOT = "Kopal et al. 2025, Overshoot (arXiv 2501.09556)"
 MSAM_PAPER = "Becker, Altrock, Risse 2024, Momentum-SAM (arXiv 2401.12033)"
+SAM_PAPER = "Foret et al. 2021, SAM (arXiv 2010.01412)"
 
 REGISTRY: dict[str, OptimizerInfo] = {info.name: info for info in [
     _info("sgd", _sgd, "baseline (torch.optim.SGD)"),
@@ -152,8 +162,10 @@ REGISTRY: dict[str, OptimizerInfo] = {info.name: info for info in [
           "Castera et al. 2022, Step-Tuned SGD (arXiv 2103.03570)", evaluations=2, closure=True),
     _info("msam", MSAM, MSAM_PAPER, shifted=True),
     _info("msam-adamw", MSAMAdamW, MSAM_PAPER, shifted=True),
-    _info("sam", _sam, "Foret et al. 2021, SAM (the MSAM paper's baseline)", evaluations=2,
-          closure=True),
+    _info("sam", _sam_over(_sgdm), f"{SAM_PAPER}; base step heavy-ball SGD (torch.optim.SGD, momentum), "
+          "the MSAM paper's baseline", evaluations=2, closure=True),
+    _info("sam-adamw", _sam_over(_adamw), f"{SAM_PAPER}; base step torch.optim.AdamW, MSAM-AdamW's baseline",
+          evaluations=2, closure=True),
 ]}
 
 

@@ -41,6 +41,7 @@ SENSIBLE = {
     "msam": dict(lr=0.05, momentum=0.9, rho=0.1),
     "msam-adamw": dict(lr=0.05, rho=0.1),
     "sam": dict(lr=0.05, momentum=0.9, rho=0.05),
+    "sam-adamw": dict(lr=0.05, rho=0.05),
 }
 
 # The same with every optional term switched on (weight decay, momentum, delays), so that the
@@ -60,6 +61,7 @@ STRESSED = {
     "msam": dict(lr=0.05, momentum=0.9, rho=0.1, weight_decay=0.05),
     "msam-adamw": dict(lr=0.05, rho=0.1, weight_decay=0.05),
     "sam": dict(lr=0.05, momentum=0.9, rho=0.05, weight_decay=0.05),
+    "sam-adamw": dict(lr=0.05, rho=0.05, weight_decay=0.05),
 }
 
 

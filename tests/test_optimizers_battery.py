@@ -22,7 +22,7 @@ NAMES = optimizers.available()
 SHIFTED = [name for name in NAMES if optimizers.info(name).stores_shifted_weights]
 # Methods with a global scalar coupling the groups (a norm or a step-size estimate over all
 # parameters): a group does not follow what it would alone.
-GLOBAL_COUPLING = {"msam", "msam-adamw", "sam", "step-tuned-sgd"}
+GLOBAL_COUPLING = {"msam", "msam-adamw", "sam", "sam-adamw", "step-tuned-sgd"}
 TORCH_BASELINES = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop)
 
 

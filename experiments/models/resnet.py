@@ -131,5 +131,6 @@ def resnet32(num_classes: int) -> ResNet:
     return ResNet(BasicBlock, [5, 5, 5], [16, 32, 64], num_classes)
 
 
-def small_resnet(num_classes: int, in_channels: int) -> ResNet:
-    return ResNet(BasicBlock, [1, 1, 1], [16, 32, 64], num_classes, in_channels=in_channels)
+def small_resnet(num_classes: int, in_channels: int, width: int = 16) -> ResNet:
+    """Three stages of one basic block each, widths w/2w/4w (w = 16: 16/32/64)."""
+    return ResNet(BasicBlock, [1, 1, 1], [width, 2 * width, 4 * width], num_classes, in_channels=in_channels)

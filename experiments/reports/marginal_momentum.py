@@ -41,8 +41,6 @@ The final training loss is the mean per-step training loss over the last ``TAIL`
 is too noisy to compare; under SVAG the window covers the same time ηk at every ℓ).
 """
 
-import argparse
-import json
 import math
 import sys
 import warnings
@@ -54,10 +52,11 @@ from matplotlib import ticker
 from scipy import stats
 
 from experiments import atomic, figures, statistics, tables
+from experiments.reports import common
+from experiments.reports.common import edge_note, finals, finite, is_finite, mean_interval as summary
 
 PARTS = ("vision", "finetune", "svag")
-CONFIDENCE = 0.95
-SEED = 0  # of every bootstrap
+CONFIDENCE, SEED = common.CONFIDENCE, common.SEED
 TAIL = 0.1  # the share of the last steps whose training loss is averaged into the final training loss
 SMOOTHING = 50  # training-loss curves are running means over 1/SMOOTHING of the run
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "cannot decide"
@@ -97,35 +96,9 @@ PAPER = {
 # ----------------------------------------------------------------------------------------------------------------
 # Reading arms
 
-def load_arms(paths) -> dict[tuple[str, str], dict]:
-    """Arm result JSONs keyed by (workload, method)."""
-    arms = {}
-    for path in paths:
-        arm = json.loads(Path(path).read_text())
-        arms[arm["workload"], arm["method"]] = arm
-    return arms
-
-
 def effective_lr(setting: dict, svag: int = 1) -> float:
     """η = lr·ℓ/(1−β) of an optimizer setting: undoes the protocol's SVAG 1/ℓ scale and the (1−β) of SGDM."""
     return setting["lr"] * svag / (1.0 - (setting.get("momentum") or 0.0))
-
-
-def edge_note(arm: dict) -> str:
-    """"" unless the arm's chosen point lies on its grid's edge: then e.g. "effective_lr at grid max"."""
-    tuning = arm.get("tuning")
-    if not tuning or not tuning["edge"]:
-        return ""
-    notes = []
-    for axis in tuning["edge"]:
-        value, grid = tuning["chosen_point"][axis], tuning["axes"][axis]
-        notes.append(f"{axis} at grid {'max' if math.isclose(value, max(grid)) else 'min'}")
-    return "; ".join(notes)
-
-
-def finals(arm: dict) -> dict[int, float | None]:
-    """Seed -> the evaluation run's final test metric (None: diverged)."""
-    return {run["seed"]: run["final"] for run in arm["evaluation"]["runs"]}
 
 
 def tail_train_loss(run: dict) -> float | None:
@@ -146,20 +119,6 @@ def train_losses(arm: dict) -> dict[int, float | None]:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Statistics and decision rules
-
-def is_finite(value) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def finite(values) -> list[float]:
-    return [value for value in values if is_finite(value)]
-
-
-def summary(values) -> tuple[float, float, float]:
-    """Mean and bootstrap interval of the finite values; NaNs when there are none."""
-    kept = finite(values)
-    return statistics.mean_ci(kept, CONFIDENCE, SEED) if kept else (math.nan, math.nan, math.nan)
-
 
 def paired(compared: dict, baseline: dict) -> dict:
     """``statistics.paired_difference`` of compared − baseline over the seeds where both are finite, plus
@@ -705,19 +664,11 @@ REPORTS = {"vision": vision_report, "finetune": finetune_report, "svag": svag_re
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.reports.marginal_momentum",
-                                     description="Tables, figures and verdict.md of the marginal value of "
-                                                 "momentum (Wang et al. 2024), from its arms' results.")
-    parser.add_argument("part", choices=PARTS, help="which experiment of the paper")
-    parser.add_argument("--protocol", required=True, help="the experiment's protocol section as JSON")
-    parser.add_argument("--arms", nargs="+", required=True, help="arm result JSONs")
-    parser.add_argument("--out", required=True, help="folder for tables/, figures/ and verdict.md")
-    arguments = parser.parse_args(argv)
-    protocol = json.loads(Path(arguments.protocol).read_text())
-    written = REPORTS[arguments.part](protocol, load_arms(arguments.arms), Path(arguments.out))
-    for path in written:
-        print(path)
-    return 0
+    return common.main("experiments.reports.marginal_momentum",
+                       "Tables, figures and verdict.md of the marginal value of momentum (Wang et al. 2024), from its "
+                       "arms' results.", lambda protocol, arms, out, arguments: REPORTS[arguments.part](
+                           protocol, arms, out), argv,
+                       extra=lambda parser: parser.add_argument("part", choices=PARTS, help="which experiment"))
 
 
 if __name__ == "__main__":

@@ -54,8 +54,6 @@ the overshoot weights θ′, the harness also logs the minibatch loss at the bas
 results).
 """
 
-import argparse
-import json
 import math
 import sys
 import zlib
@@ -67,6 +65,7 @@ import seaborn
 from scipy import stats
 
 from experiments import atomic, figures, statistics, tables
+from experiments.reports import common
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -91,18 +90,6 @@ NO_REDUCTION = "baseline loss not reduced"  # L̃_b(T) ≥ L̃_b(1): τ ≥ L̃_
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
-
-def load_arms(paths) -> dict[tuple[str, str], dict]:
-    """The arm results by (workload, method); a pair given twice is an error."""
-    arms = {}
-    for path in paths:
-        arm = json.loads(Path(path).read_text())
-        key = (arm["workload"], arm["method"])
-        if key in arms:
-            raise ValueError(f"two results for workload {key[0]}, method {key[1]}: {path}")
-        arms[key] = arm
-    return arms
-
 
 def training_losses(arm: dict) -> tuple[list[int], np.ndarray, list[int]]:
     """(seeds, losses, diverged seeds): the evaluation runs' per-step training losses as an n × T array (rows in
@@ -573,15 +560,8 @@ def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.reports.overshoot", description=__doc__.split("\n")[0])
-    parser.add_argument("--protocol", required=True, help="the experiment's protocol section as JSON")
-    parser.add_argument("--arms", nargs="+", required=True, help="arm result JSONs")
-    parser.add_argument("--out", required=True, help="folder for tables/, figures/ and verdict.md")
-    arguments = parser.parse_args(argv)
-    protocol = json.loads(Path(arguments.protocol).read_text())
-    for path in report(protocol, load_arms(arguments.arms), Path(arguments.out)):
-        print(path)
-    return 0
+    return common.main("experiments.reports.overshoot", __doc__.split("\n")[0],
+                       lambda protocol, arms, out, _: report(protocol, arms, out), argv)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Data: Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, MIT licence), 60,000 train / 1
 The official split is kept. By default a CPU-sized part is used, so that a few hundred steps take seconds:
 ``train_size`` (default 10,000, drawn by the run seed; None = all 60,000) and ``eval_size`` (default 2,000, a fixed
 subset, the same for every run seed; None = all 10,000). CPU-sized networks: ``width`` (fmnist-2c2d, a multiplier of
-the layer sizes, default 1 = DeepOBS) and ``channels`` (fmnist-vae, default 64 = DeepOBS).
+the layer sizes, default 1 = DeepOBS), ``width`` (fmnist-resnet, first-stage channels, default 16) and ``channels``
+(fmnist-vae, default 64 = DeepOBS).
 """
 
 from pathlib import Path
@@ -122,7 +123,8 @@ RECIPES = {
         {**_SIZE_OPTIONS, "width": WIDTH_OPTION},
     ),
     "fmnist-resnet": Recipe(
-        _builder("fmnist-resnet", lambda: small_resnet(10, in_channels=1), False), _SIZE_OPTIONS
+        _builder("fmnist-resnet", lambda width: small_resnet(10, in_channels=1, width=width), False),
+        {**_SIZE_OPTIONS, "width": IntOption(16, 1, "channels of the first stage (then 2x and 4x); 16 -> 16/32/64")},
     ),
     "fmnist-vae": Recipe(
         _builder("fmnist-vae", lambda channels: VAE(channels=channels), True),
