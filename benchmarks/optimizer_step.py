@@ -58,7 +58,7 @@ assert sum(torch.Size(s).numel() for s in SHAPES) == 25_557_032
 # ImageNet ResNet-50 recipe for the SGD family, AdamW's defaults for the Adam family. The same
 # weight decay is given to the torch baselines, so every ratio compares like with like.
 SGD_FAMILY = ["sgd", "sgdm", "nag", "overshoot-sgd", "msam", "sam", "step-tuned-sgd"]
-ADAM_FAMILY = ["adam", "adamw", "nadam", "rmsprop", "overshoot-adamw", "adamomentum", "msam-adamw"]
+ADAM_FAMILY = ["adam", "adamw", "nadam", "rmsprop", "overshoot-adamw", "adamomentum", "msam-adamw", "sam-adamw"]
 HYPERPARAMETERS = {"sgd": dict(lr=0.1, weight_decay=1e-4), "adam": dict(lr=1e-3, weight_decay=0.01)}
 # Rows beyond the registry names: a registered method with non-default arguments.
 VARIANTS = {
@@ -89,6 +89,7 @@ TRAFFIC = {
     "msam": (8, "SGD-m pass R p g b, W p b; once ||b|| is known: R p b, W p"),
     "msam-adamw": (10, "AdamW pass R p g m v, W p m v; once ||m|| is known: R p m, W p"),
     "sam": (10, "||g1||: R g1; ascent: R p g1, W p c; after 2nd evaluation: R c g2 b, W p b"),
+    "sam-adamw": (12, "||g1||: R g1; ascent: R p g1, W p c; after 2nd evaluation: R c g2 m v, W p m v"),
     "step-tuned-sgd": (9, "half step: R p g1, W p; second: R p g1 g2 G, W p G (dots in-pass)"),
     "torch SGD": (5, "R p g b, W p b"),
     "torch AdamW": (7, "R p g m v, W p m v"),

@@ -2,6 +2,7 @@
 
     python -m experiments.arm --spec '<arm JSON>' --runs results/<experiment>/runs \\
         --out results/<experiment>/arms/<workload>/<method>.json
+    python -m experiments.arm --spec '[<arm JSON>, ...]' ... --out results/<experiment>/methods/<method>.json
 
 Tuning runs every grid point on every tuning seed and picks the point with the best median final metric (a
 diverged seed counts as the worst value; ``experiments.statistics.choose``); a chosen point on the edge of its grid
@@ -104,21 +105,23 @@ def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.arm", description=__doc__.split("\n")[0])
-    parser.add_argument("--spec", required=True, help="the arm, as JSON (experiments.protocol.Arm.as_json())")
+    parser.add_argument("--spec", required=True, help="the arm, as JSON (experiments.protocol.Arm.as_json()), or a "
+                        "list of arms")
     parser.add_argument("--reuse", help="result JSON of the arm whose chosen point this arm takes")
     parser.add_argument("--runs", required=True, help="folder of this experiment's run directories")
     parser.add_argument("--out", required=True, help="the arm's result JSON")
     parser.add_argument("--data-workers", type=int, default=0, help="DataLoader workers per run (never changes "
                         "results)")
     arguments = parser.parse_args(argv)
-    arm = protocol.Arm(**json.loads(arguments.spec))
+    spec = json.loads(arguments.spec)
     reused = files.read_json(arguments.reuse) if arguments.reuse else None
-    try:
-        result = arm_result(arm, reused, arguments.runs, arguments.data_workers)
+    try:  # one arm, or a list of them (jobs: per-method): then the output is the list of their results
+        results = [arm_result(protocol.Arm(**arm), reused, arguments.runs, arguments.data_workers)
+                   for arm in (spec if isinstance(spec, list) else [spec])]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    atomic.write_json(arguments.out, result)
+    atomic.write_json(arguments.out, results if isinstance(spec, list) else results[0])
     return 0
 
 

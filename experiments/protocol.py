@@ -13,7 +13,7 @@ An experiment (``config["experiments"][name]``, schema in ``workflow/schemas/con
                          or {label: {reuse: {workload, method}}}  that arm's chosen point instead of a search
     analysis:  {...}                                      read by the experiment's report only
 
-An *arm* is one (workload, method): one pipeline job tunes it (every grid point on every tuning seed; the best
+An *arm* is one (workload, method): one pipeline job (or, with ``jobs: per-method``, one per method) tunes it (every grid point on every tuning seed; the best
 median final metric wins) and evaluates the chosen point on the evaluation seeds. Grid axes:
 
     lr                  the learning rate itself
@@ -57,6 +57,10 @@ REPORTS = {
     "marginal-momentum/vision": ("experiments.reports.marginal_momentum", ["vision"]),
     "marginal-momentum/finetune": ("experiments.reports.marginal_momentum", ["finetune"]),
     "marginal-momentum/svag": ("experiments.reports.marginal_momentum", ["svag"]),
+    "msam": ("experiments.reports.msam", []),
+    "step-tuned-sgd": ("experiments.reports.step_tuned_sgd", []),
+    "adamomentum": ("experiments.reports.adamomentum", []),
+    "leaderboard": ("experiments.reports.leaderboard", []),
 }
 
 
@@ -103,6 +107,17 @@ class Experiment:
     section: dict  # the protocol as given (after schema defaults)
     sha256: str
     arms: list
+
+    @property
+    def per_method(self) -> bool:
+        """One pipeline job per method (running it on every workload) instead of one per arm."""
+        return self.section.get("jobs", "per-arm") == "per-method"
+
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(arm.method for arm in self.arms))
+
+    def arms_of(self, method: str) -> list[Arm]:
+        return [arm for arm in self.arms if arm.method == method]
 
     def arm(self, workload: str, method: str) -> Arm:
         return next(arm for arm in self.arms if (arm.workload, arm.method) == (workload, method))
@@ -167,6 +182,9 @@ def _experiment(name: str, section: dict) -> Experiment:
                                 f"{len(arm.points)} points; allowed: at least one tuning seed")
         if arm.reuse is not None:
             _check_reuse(where, arm, arms)
+            if section.get("jobs") == "per-method":
+                raise ProtocolError(f"{where}.workloads.{arm.workload}.search.{arm.method}.reuse is not allowed with "
+                                    "jobs: per-method; allowed: a search of its own (or jobs: per-arm)")
         _check_optimizer_accepts(f"{where}.workloads.{arm.workload}.search.{arm.method}", arm)
     return Experiment(name, section, sha256(section), arms)
 
@@ -351,3 +369,29 @@ def run_values(arm: Arm, point: dict, seed: int) -> dict:
 def point_name(point: dict) -> str:
     """A run-directory name for a grid point, e.g. ``effective_lr0.05``."""
     return "-".join(f"{axis}{value:g}" for axis, value in point.items()) or "reused"
+
+
+def speed_spec(experiment: Experiment) -> dict | None:
+    """The job that times one training step of every method on one workload (``analysis.speed``: workload,
+    repeats, steps, warmup; the baseline is ``analysis.baseline``), for ``experiments.speed``; None without one.
+    Each method at its first grid point; where that has no learning rate (it reuses another arm's), at the first
+    learning rate of the baseline's grid: the time of a step does not depend on these values."""
+    speed = experiment.section["analysis"].get("speed")
+    if speed is None:
+        return None
+    where = f"experiments.{experiment.name}.analysis.speed"
+    arms = [arm for arm in experiment.arms if arm.workload == speed["workload"]]
+    baseline = experiment.section["analysis"].get("baseline")
+    if not arms or baseline not in [arm.method for arm in arms]:
+        raise ProtocolError(f"{where}: workload {speed['workload']!r} with baseline {baseline!r} is not allowed; "
+                            f"allowed: a workload of this experiment on which the baseline runs")
+    first_lr = {"lr": setting(experiment.arm(speed["workload"], baseline), experiment.arm(
+        speed["workload"], baseline).points[0])["lr"]}
+    methods = {}
+    for arm in arms:
+        point = arm.points[0] if arm.axes else {}
+        methods[arm.method] = {"optimizer": arm.optimizer, "setting": setting(
+            arm, point if set(point) & set(LEARNING_RATE_AXES) else {**point, **first_lr})}
+    return {"task": arms[0].task, "options": arms[0].options, "data_root": arms[0].data_root,
+            "batch_size": arms[0].budget["batch_size"], "baseline": baseline, "repeats": speed["repeats"],
+            "steps": speed["steps"], "warmup": speed["warmup"], "seed": 0, "methods": methods}

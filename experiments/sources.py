@@ -80,12 +80,19 @@ def optimizer_sources(name: str) -> list[str]:
 
     constructor = optimizers.info(name).constructor
     roots = {constructor.__module__}
-    code = getattr(constructor, "__code__", None)
-    for global_name in code.co_names if code is not None else ():
-        value = constructor.__globals__.get(global_name)
-        module = inspect.getmodule(value) if value is not None else None
-        if module is not None and module_path(module.__name__) is not None:
-            roots.add(module.__name__)
+    functions, seen = [constructor], set()
+    while functions:  # the constructor, and the functions it closes over (e.g. SAM's base constructor)
+        function = functions.pop()
+        if function in seen or getattr(function, "__code__", None) is None:
+            continue
+        seen.add(function)
+        names = inspect.getclosurevars(function)
+        for value in [*names.globals.values(), *names.nonlocals.values()]:
+            module = inspect.getmodule(value)
+            if module is not None and module_path(module.__name__) is not None:
+                roots.add(module.__name__)
+            if inspect.isfunction(value):
+                functions.append(value)
     own = closure(sorted(roots - set(OPTIMIZER_REGISTRY)), boundary=OPTIMIZER_REGISTRY)
     registry_files = {str(module_path(module).relative_to(ROOT)) for module in OPTIMIZER_REGISTRY}
     return sorted(set(own) | registry_files)

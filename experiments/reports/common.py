@@ -14,14 +14,16 @@ SEED = 0  # of every bootstrap
 
 
 def load_arms(paths) -> dict[tuple[str, str], dict]:
-    """The arm results by (workload, method); a pair given twice is an error."""
+    """The arm results by (workload, method); a file holds one arm, or a list of them (one job per method); a pair
+    given twice is an error."""
     arms = {}
     for path in paths:
-        arm = json.loads(Path(path).read_text())
-        key = (arm["workload"], arm["method"])
-        if key in arms:
-            raise ValueError(f"two results for workload {key[0]}, method {key[1]}: {path}")
-        arms[key] = arm
+        content = json.loads(Path(path).read_text())
+        for arm in content if isinstance(content, list) else [content]:
+            key = (arm["workload"], arm["method"])
+            if key in arms:
+                raise ValueError(f"two results for workload {key[0]}, method {key[1]}: {path}")
+            arms[key] = arm
     return arms
 
 

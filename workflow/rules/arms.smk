@@ -1,4 +1,5 @@
-"""The training jobs of every experiment: one job per arm (workload x method) tunes and evaluates it in one process.
+"""The training jobs of every experiment: one job per arm (workload x method) tunes and evaluates it in one process
+(or, for an experiment with ``jobs: per-method``, one job per method over all its workloads), and the speed job.
 
 A job's inputs are the code it runs — the harness, its optimizer's modules, its task's family module — and, for an
 arm that reuses another arm's chosen point, that arm's result. Its protocol (the arm as JSON) is a parameter, so a
@@ -44,3 +45,48 @@ rule arm:
     shell:
         "OMP_NUM_THREADS={threads} {params.python} -m experiments.arm --spec {params.spec:q} {params.reuse} "
         "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
+
+
+rule method_arms:
+    """Every arm of one method (jobs: per-method): each tuned and evaluated as by rule arm, in one process."""
+    input:
+        code=lambda wildcards: arm_code(method_arms(wildcards)),
+    output:
+        "results/{experiment}/methods/{method}.json",
+    params:
+        spec=lambda wildcards: json.dumps([arm.as_json() for arm in method_arms(wildcards)], sort_keys=True),
+        python=PYTHON,
+        runs="results/{experiment}/runs",
+        data_workers=lambda wildcards, threads: threads - 1,
+    log:
+        "logs/{experiment}/methods/{method}.log",
+    benchmark:
+        "benchmarks/output/{experiment}/methods/{method}.tsv"
+    threads: 1
+    conda:
+        ENVIRONMENT
+    shell:
+        "OMP_NUM_THREADS={threads} {params.python} -m experiments.arm --spec {params.spec:q} "
+        "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
+
+
+rule speed:
+    """The time of one training step of every method on one workload, all measured in this one job (interleaved
+    repeats), normalised to the baseline's: the MSAM paper's "Speed" column."""
+    input:
+        speed_inputs,
+    output:
+        "results/{experiment}/speed.json",
+    params:
+        spec=lambda wildcards: json.dumps(SPEEDS[wildcards.experiment], sort_keys=True),
+        python=PYTHON,
+    log:
+        "logs/{experiment}/speed.log",
+    benchmark:
+        "benchmarks/output/{experiment}/speed.tsv"
+    threads: 1
+    conda:
+        ENVIRONMENT
+    shell:
+        "OMP_NUM_THREADS={threads} {params.python} -m experiments.speed --spec {params.spec:q} --out {output} "
+        "> {log} 2>&1"

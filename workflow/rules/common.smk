@@ -33,7 +33,9 @@ def arm_result(arm):
 
 
 def arm_results(experiment):
-    """Every arm's result JSON of ``experiment``."""
+    """Every arm's result JSON of ``experiment`` (with jobs: per-method, one JSON per method holding its arms)."""
+    if EXPERIMENTS[experiment].per_method:
+        return [results(experiment, "methods", f"{method}.json") for method in EXPERIMENTS[experiment].methods()]
     return [arm_result(arm) for arm in EXPERIMENTS[experiment].arms]
 
 
@@ -44,22 +46,51 @@ def the_arm(wildcards):
     return EXPERIMENTS[wildcards.experiment].arm(wildcards.workload, wildcards.method)
 
 
+def arm_code(arms):
+    """The harness, the arms' optimizer modules and their tasks' family modules."""
+    code = list(HARNESS_SOURCES)
+    for arm in arms:
+        code += sources.optimizer_sources(arm.optimizer) + sources.task_sources(arm.task)
+    return absolute(set(code))
+
+
 def arm_inputs(wildcards):
     arm = the_arm(wildcards)
-    code = HARNESS_SOURCES + sources.optimizer_sources(arm.optimizer) + sources.task_sources(arm.task)
     reused = [results(arm.experiment, "arms", arm.reuse["workload"], f"{arm.reuse['method']}.json")] if arm.reuse else []
-    return {"code": absolute(set(code)), "reused": reused}
+    return {"code": arm_code([arm]), "reused": reused}
+
+
+def method_arms(wildcards):
+    return EXPERIMENTS[wildcards.experiment].arms_of(wildcards.method)
+
+
+try:
+    SPEEDS = {name: spec for name, experiment in EXPERIMENTS.items()
+              if (spec := protocol.speed_spec(experiment)) is not None}
+except protocol.ProtocolError as error:
+    sys.exit(f"bad protocol: {error}")
+SPEED_SOURCES = sources.harness_sources("experiments.speed")
+
+
+def speed_inputs(wildcards):
+    spec = SPEEDS[wildcards.experiment]
+    code = list(SPEED_SOURCES) + sources.task_sources(spec["task"])
+    for method in spec["methods"].values():
+        code += sources.optimizer_sources(method["optimizer"])
+    return absolute(set(code))
 
 
 def report_inputs(wildcards):
     report_module, _ = protocol.REPORTS[wildcards.experiment]
+    speed = [results(wildcards.experiment, "speed.json")] if wildcards.experiment in SPEEDS else []
     return {"code": absolute(sources.closure([report_module])), "protocol": results(wildcards.experiment, "protocol.json"),
-            "arms": arm_results(wildcards.experiment)}
+            "arms": arm_results(wildcards.experiment), "speed": speed}
 
 
-def report_command(wildcards):
+def report_command(wildcards, input):
     report_module, arguments = protocol.REPORTS[wildcards.experiment]
-    return " ".join(["-m", report_module, *arguments])
+    speed = [f"--speed {input.speed[0]}"] if input.speed else []
+    return " ".join(["-m", report_module, *arguments, *speed])
 
 
 THEORY_SOURCES = absolute(sources.closure(sorted(f"theory.{path.stem}" for path in
