@@ -1,6 +1,6 @@
 """inertia: what five papers claim about momentum and step sizes in SGD, checked by derivation and training.
 
-    snakemake --cores all                                    the ledger and every experiment on CPU (< 25 min, 2 cores)
+    snakemake --cores all                                    the ledger and every experiment on CPU (< 30 min, 2 cores)
     snakemake --cores all --configfile config/smoke.yaml     the whole DAG on tiny sizes (< 3 min)
     snakemake --workflow-profile profiles/full               the papers' scale on one multi-GPU machine
     snakemake --workflow-profile profiles/slurm              the papers' scale through SLURM

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/pipeline_overhead.py --root .smoke   # after `make smoke`
 
 Job time is what Snakemake's ``benchmark:`` directive measured for every training job (the ``s`` column of
-``benchmarks/output/<experiment>/arms/<workload>/<method>.tsv``): the whole process, from interpreter start-up and
+``benchmarks/output/<experiment>/arms/<workload>/<method>.tsv``, or ``.../methods/<method>.tsv``): the whole process, from interpreter start-up and
 imports to the written result. Time inside runs is the sum of the jobs' ``run_seconds`` (``results/<experiment>/
 arms/<workload>/<method>.json``): from building a run's task to its summary, data loading and evaluations
 included. The ratio of the two sums, per experiment and in all, is what the pipeline spends training.
@@ -21,19 +21,26 @@ import pandas as pd
 
 
 def job_times(root: Path) -> pd.DataFrame:
-    """One row per training job: experiment, workload, method, job seconds, seconds inside runs, runs."""
+    """One row per training job (one arm, or with ``jobs: per-method`` one method's arms): experiment, workload,
+    method, job seconds, seconds inside runs (a run's Hessian spectrum, computed in the job, counts as its work),
+    runs."""
     rows = []
-    for timing in sorted((root / "benchmarks" / "output").glob("**/arms/*/*.tsv")):
-        relative = timing.relative_to(root / "benchmarks" / "output")
-        experiment = str(relative.parents[2])
-        result = root / "results" / experiment / "arms" / relative.parent.name / f"{relative.stem}.json"
+    output = root / "benchmarks" / "output"
+    jobs = [(timing, 2, "arms") for timing in output.glob("**/arms/*/*.tsv")]
+    jobs += [(timing, 1, "methods") for timing in output.glob("**/methods/*.tsv")]
+    for timing, depth, kind in sorted(jobs):
+        relative = timing.relative_to(output)
+        experiment = str(relative.parents[depth])
+        result = root / "results" / relative.with_suffix(".json")
         if not result.exists():
             continue
-        arm = json.loads(result.read_text())
-        runs = [*((arm["tuning"] or {}).get("runs", [])), *arm["evaluation"]["runs"]]
-        rows.append({"experiment": experiment, "workload": arm["workload"], "method": arm["method"],
-                     "job_seconds": float(pd.read_csv(timing, sep="\t")["s"].iloc[-1]),
-                     "run_seconds": sum(run["run_seconds"] for run in runs), "runs": len(runs)})
+        content = json.loads(result.read_text())
+        arms = content if isinstance(content, list) else [content]
+        runs = [run for arm in arms for run in [*((arm["tuning"] or {}).get("runs", [])), *arm["evaluation"]["runs"]]]
+        rows.append({"experiment": experiment, "workload": arms[0]["workload"] if kind == "arms" else "(all)",
+                     "method": arms[0]["method"], "job_seconds": float(pd.read_csv(timing, sep="\t")["s"].iloc[-1]),
+                     "run_seconds": sum(run["run_seconds"] + ((run.get("hessian") or {}).get("seconds") or 0.0)
+                                        for run in runs), "runs": len(runs)})
     return pd.DataFrame(rows, columns=["experiment", "workload", "method", "job_seconds", "run_seconds", "runs"])
 
 

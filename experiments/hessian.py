@@ -94,10 +94,10 @@ def _spectrum(model, loss, batches, count: int, tolerance: float, seed: int) -> 
 
 def final_model_eigenvalues(directory: str, config: RunConfig, count: int, examples: int, *,
                             tolerance: float = 1e-4) -> dict:
-    """The top ``count`` Hessian eigenvalues of the training loss (``task.loss``) of the finished run in
-    ``directory`` at its final base weights (the checkpoint's ``"model"`` entry, with BatchNorm statistics
-    re-estimated there for shifted-weight methods), over the first ``examples`` training examples in dataset
-    order, un-augmented, in batches of ``config.batch_size``.
+    """The top ``count`` Hessian eigenvalues of the training loss (``task.loss``: the objective trained, label
+    smoothing included where the task has it) of the finished run in ``directory`` at its final base weights (the
+    checkpoint's ``"model"`` entry, with BatchNorm statistics re-estimated there for shifted-weight methods), over
+    the first ``examples`` training examples in dataset order, un-augmented, in batches of ``config.batch_size``.
 
     Returns ``{"eigenvalues": [descending], "examples": n, "count": k, "matrix_vector_products": m, "seconds": s}``,
     ``seconds`` being the time of the eigenvalue computation alone. FileNotFoundError when there is no checkpoint,
@@ -107,11 +107,12 @@ def final_model_eigenvalues(directory: str, config: RunConfig, count: int, examp
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file; the run has no final checkpoint (train it first)")
     checkpoint = files.load_checkpoint(path)
-    stored, wanted = checkpoint["config"], as_json(config)
-    changed = [name for name in wanted if name not in MACHINE_FIELDS and stored.get(name) != wanted[name]]
+    wanted = as_json(config)
+    stored = {**as_json(RunConfig()), **checkpoint["config"]}  # a field added since: the run used its default
+    changed = [name for name in wanted if name not in MACHINE_FIELDS and stored[name] != wanted[name]]
     if changed:
         name = changed[0]
-        raise ConfigError(f"{name}={wanted[name]!r} differs from {stored.get(name)!r} of the checkpoint {path}; "
+        raise ConfigError(f"{name}={wanted[name]!r} differs from {stored[name]!r} of the checkpoint {path}; "
                           "allowed: the config of that run")
     step = checkpoint["progress"]["step"]
     if step != config.steps:

@@ -181,10 +181,10 @@ def _experiment(name: str, section: dict) -> Experiment:
             raise ProtocolError(f"{where}.seeds.tuning=[] is not allowed: arm {arm.workload}/{arm.method} searches "
                                 f"{len(arm.points)} points; allowed: at least one tuning seed")
         if arm.reuse is not None:
-            _check_reuse(where, arm, arms)
             if section.get("jobs") == "per-method":
                 raise ProtocolError(f"{where}.workloads.{arm.workload}.search.{arm.method}.reuse is not allowed with "
                                     "jobs: per-method; allowed: a search of its own (or jobs: per-arm)")
+            _check_reuse(where, arm, arms)
         _check_optimizer_accepts(f"{where}.workloads.{arm.workload}.search.{arm.method}", arm)
     return Experiment(name, section, sha256(section), arms)
 
@@ -237,7 +237,14 @@ def _arm(experiment: str, where: str, workload: dict, label: str, methods: dict,
     _check_method(f"{where}.hyperparameters", {"optimizer": method["optimizer"], "hyperparameters": hyperparameters})
     return Arm(experiment, workload["name"], label, method["optimizer"], hyperparameters,
                workload["task"], dict(workload["options"]), workload["data_root"], budget, axes, reuse,
-               list(seeds["tuning"]), list(seeds["evaluation"]), workload.get("hessian"))
+               list(seeds["tuning"]), list(seeds["evaluation"]), _hessian(workload.get("hessian"), label))
+
+
+def _hessian(spec: dict | None, label: str) -> dict | None:
+    """The workload's Hessian request for method ``label``: None unless it is among ``methods`` (all if absent)."""
+    if spec is None or label not in spec.get("methods", [label]):
+        return None
+    return {key: value for key, value in spec.items() if key != "methods"}
 
 
 def _axes_of(optimizer: str) -> list[str]:

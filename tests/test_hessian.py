@@ -158,3 +158,8 @@ def test_missing_or_unfinished_checkpoint_is_a_clear_error(msam_run, tmp_path):
         hessian.final_model_eigenvalues(str(tmp_path), config, 2, 32)
     with pytest.raises(ConfigError, match="steps=5 differs from 4"):
         hessian.final_model_eigenvalues(str(directory), validate({**train.as_json(config), "steps": 5}), 2, 32)
+    checkpoint = files.load_checkpoint(str(directory / files.CHECKPOINT))
+    checkpoint["progress"]["step"] = 2  # as a run that diverged after its checkpoint at step 2 would leave it
+    files.save_checkpoint(str(tmp_path / files.CHECKPOINT), checkpoint)
+    with pytest.raises(ConfigError, match="holds step 2 of 4: not a final checkpoint"):
+        hessian.final_model_eigenvalues(str(tmp_path), config, 2, 32)

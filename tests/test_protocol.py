@@ -94,7 +94,7 @@ BAD_PROTOCOLS = {
         "experiments.overshoot.workloads.diabetes-mlp.search.cm: optimizer 'sgdm': momentum=1.5"),
     "grid not log-spaced": (
         lambda c: overshoot(c)["workloads"][4]["search"]["cm"]["lr"]["values"].__setitem__(2, 0.0006),
-        "experiments.overshoot.workloads[4].search.cm.lr.values=[0.00025, 0.0005, 0.0006, "),
+        "experiments.overshoot.workloads[4].search.cm.lr.values=[6.25e-05, 0.000125, 0.0006, "),
     "grid too coarse": (
         lambda c: overshoot(c)["workloads"][4]["search"].update(
             cm={"lr": {"values": [0.001, 0.01, 0.1], "factor": 10}}),
@@ -116,7 +116,29 @@ BAD_PROTOCOLS = {
         lambda c: c["experiments"]["marginal-momentum/svag"]["workloads"][1]["search"]["sgd"].update(
             reuse={"workload": "svag-8", "method": "sgd"}),
         "experiments.marginal-momentum/svag.workloads.svag-1.search.sgd.reuse="),
+    "a learning rate searched on top of a reuse": (
+        lambda c: msam(c)["workloads"][0]["search"]["sam"].update(lr={"values": [0.1]}),
+        "experiments.msam.workloads[0].search.sam.lr is not allowed with reuse (the reused point sets the learning "
+        "rate); allowed: one_minus_momentum, weight_decay, rho"),
+    "rho for an optimizer without it": (
+        lambda c: msam(c)["workloads"][0]["search"]["nag"].update(rho={"values": [0.1]}),
+        "experiments.msam.workloads[0].search.nag.rho is not a hyperparameter of optimizer 'nag'; allowed: lr, "
+        "effective_lr, one_minus_momentum, weight_decay"),
+    "a budget in gradient evaluations that a 2-evaluation method cannot split": (
+        lambda c: c["experiments"]["step-tuned-sgd"]["workloads"][0].update(eval_every=25),
+        "experiments.step-tuned-sgd.workloads[0].eval_every=25 is not allowed with budget_unit "
+        "'gradient-evaluations' and optimizer 'step-tuned-sgd' (2 gradient evaluations per step); allowed: a "
+        "multiple of 2"),
+    "reuse in an experiment of per-method jobs": (
+        lambda c: c["experiments"]["leaderboard"]["workloads"][1].update(search={  # the grids are a YAML alias
+            **c["experiments"]["leaderboard"]["workloads"][1]["search"],
+            "sgd": {"reuse": {"workload": "digits-mlp", "method": "sgd"}}}),
+        "experiments.leaderboard.workloads.diabetes-mlp.search.sgd.reuse is not allowed with jobs: per-method"),
 }
+
+
+def msam(config):
+    return config["experiments"]["msam"]
 
 
 @pytest.mark.parametrize("name", BAD_PROTOCOLS)
@@ -158,9 +180,16 @@ def test_full_profile_dry_run_lists_every_full_scale_job(profile, tmp_path):
     for line in finished.stdout.splitlines():
         if line.strip().startswith("output: results/") and "/arms/" in line:
             planned.add(line.split("output: ")[1].strip())
-    expected = {f"results/{arm.experiment}/arms/{arm.workload}/{arm.method}.json"
-                for experiment in protocol.load(merged("full.yaml")).values() for arm in experiment.arms}
+        if line.strip().startswith("output: results/") and "/methods/" in line:
+            planned.add(line.split("output: ")[1].strip())
+    expected = set()
+    for experiment in protocol.load(merged("full.yaml")).values():
+        if experiment.per_method:
+            expected |= {f"results/{experiment.name}/methods/{method}.json" for method in experiment.methods()}
+        else:
+            expected |= {f"results/{arm.experiment}/arms/{arm.workload}/{arm.method}.json" for arm in experiment.arms}
     assert planned == expected
+    assert "results/msam/speed.json" in finished.stdout
 
 
 def test_arms_without_their_system_data_are_skipped_by_name(monkeypatch):
@@ -171,7 +200,8 @@ def test_arms_without_their_system_data_are_skipped_by_name(monkeypatch):
     monkeypatch.setattr(tasks, "missing_system_data",
                         lambda task: "Fashion-MNIST is missing" if task.startswith("fmnist-") else None)
     kept, skipped = protocol.without_missing_system_data(protocol.load(merged()))
-    assert sorted(kept) == ["marginal-momentum/finetune", "overshoot"]
+    assert sorted(kept) == ["adamomentum", "leaderboard", "marginal-momentum/finetune", "overshoot"]
+    assert {arm.workload for arm in kept["leaderboard"].arms} == {"digits-mlp", "diabetes-mlp", "mnist5k-mlp"}
     assert {arm.workload for arm in kept["overshoot"].arms} == {"diabetes-mlp", "mnist5k-vae", "diabetes-mlp-tuned"}
     assert "skipping marginal-momentum/vision on task fmnist-mlp: Fashion-MNIST is missing" in skipped
     assert "skipping overshoot on task fmnist-vae: Fashion-MNIST is missing" in skipped
@@ -183,3 +213,47 @@ def test_missing_system_data_names_the_package():
     reason = tasks.missing_system_data("fmnist-mlp")
     assert reason is None or "make system-deps" in reason
     assert tasks.missing_system_data("digits-mlp") is None
+
+
+def test_reuse_with_further_axes_takes_the_reused_learning_rate_and_searches_rho():
+    """The MSAM paper's protocol: SAM and MSAM take the baseline's tuned lr (and weight decay) and search only ρ."""
+    msam_experiment = protocol.load(merged())["msam"]
+    sam = msam_experiment.arm("fmnist-resnet", "sam")
+    assert sam.reuse == {"workload": "fmnist-resnet", "method": "sgdm"} and list(sam.axes) == ["rho"] and sam.tuned
+    values = protocol.run_values(sam, {"lr": 0.1, "rho": 0.05}, seed=0)
+    assert values["lr"] == 0.1 and values["hyperparameters"] == {"momentum": 0.9, "weight_decay": 0.0005, "rho": 0.05}
+    assert sam.hessian == {"count": 5, "examples": 128, "tolerance": 0.001}
+    assert msam_experiment.arm("fmnist-resnet", "nag").hessian is None  # only the methods it names
+
+
+def test_a_budget_in_gradient_evaluations_halves_the_steps_of_two_evaluation_methods():
+    experiment = protocol.load(merged())["step-tuned-sgd"]
+    sgd, stsgd = experiment.arm("fmnist-resnet", "sgd"), experiment.arm("fmnist-resnet", "step-tuned-sgd")
+    sgd_values = protocol.run_values(sgd, sgd.points[0], seed=0)
+    stsgd_values = protocol.run_values(stsgd, stsgd.points[0], seed=0)
+    for key in ("steps", "eval_every", "checkpoint_every"):
+        assert sgd_values[key] == 2 * stsgd_values[key] == sgd.budget[key]
+    # ... and a budget in steps leaves them alone (the same method, the same workload, the other unit)
+    in_steps = protocol.Arm(**{**stsgd.as_json(), "budget": {**stsgd.budget, "budget_unit": "steps"}})
+    assert protocol.run_values(in_steps, stsgd.points[0], seed=0)["steps"] == sgd.budget["steps"]
+
+
+def test_train_split_size_reaches_the_run():
+    experiment = protocol.load(merged())["adamomentum"]
+    arm = experiment.arm("rt-minilm", "adamw")
+    assert protocol.run_values(arm, arm.points[0], seed=0)["train_eval_size"] == 32
+
+
+def test_per_method_jobs_group_every_workload_of_a_method():
+    leaderboard = protocol.load(merged())["leaderboard"]
+    assert leaderboard.per_method and len(leaderboard.methods()) == 15
+    assert [arm.workload for arm in leaderboard.arms_of("sam-adamw")] == [
+        "digits-mlp", "diabetes-mlp", "mnist5k-mlp", "fmnist-2c2d"]
+    assert not protocol.load(merged())["msam"].per_method
+
+
+def test_speed_spec_times_every_method_of_the_workload_at_a_learning_rate():
+    spec = protocol.speed_spec(protocol.load(merged())["msam"])
+    assert spec["baseline"] == "sgdm" and sorted(spec["methods"]) == ["msam", "nag", "sam", "sgdm"]
+    assert all(method["setting"]["lr"] > 0 for method in spec["methods"].values())
+    assert protocol.speed_spec(protocol.load(merged())["leaderboard"]) is None

@@ -112,11 +112,14 @@ class ResNet(nn.Module):
         return self.head(self.stages(self.stem(images)))
 
 
-def resnet50(num_classes: int = 1000) -> ResNet:
-    return ResNet(Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512], num_classes, imagenet_stem=True)
-
-
 STEMS = ("cifar", "imagenet")
+
+
+def resnet50(num_classes: int = 1000, stem: str = "imagenet") -> ResNet:
+    """ResNet-50 (bottleneck blocks 3/4/6/3); the cifar stem (3x3 stride 1, no max-pool) for 32-px images."""
+    if stem not in STEMS:
+        raise ValueError(f"stem must be one of {list(STEMS)}, got {stem!r}")
+    return ResNet(Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512], num_classes, imagenet_stem=stem == "imagenet")
 
 
 def resnet18(num_classes: int, stem: str) -> ResNet:

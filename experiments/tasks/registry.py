@@ -34,6 +34,7 @@ _FAMILY_OF_TASK = {
     "cifar10-resnet18": "experiments.tasks.cifar",
     "cifar10-resnet32": "experiments.tasks.cifar",
     "cifar100-resnet18": "experiments.tasks.cifar",
+    "cifar100-resnet50": "experiments.tasks.cifar",
     "cifar100-wrn16-4": "experiments.tasks.cifar",
     "cifar100-wrn28-10": "experiments.tasks.cifar",
     "imagenet-resnet50": "experiments.tasks.imagenet",
