@@ -44,9 +44,9 @@ import json
 import math
 from types import SimpleNamespace
 
-AXES = ("lr", "effective_lr", "one_minus_momentum", "weight_decay", "rho")
+from experiments.axes import AXES, LEARNING_RATE_AXES
+
 BUDGET_UNITS = ("steps", "gradient-evaluations")
-LEARNING_RATE_AXES = ("lr", "effective_lr")
 MIN_POINTS_PER_DECADE = 3
 MIN_DECADES = 1.5
 RELATIVE_TOLERANCE = 1e-6

@@ -61,7 +61,7 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
     finished = snakemake(root)
     assert finished.returncode == 0, finished.stderr[-5000:]
     for experiment in ("overshoot", "marginal-momentum/vision", "marginal-momentum/finetune",
-                       "marginal-momentum/svag"):
+                       "marginal-momentum/svag", "msam", "step-tuned-sgd", "adamomentum", "leaderboard"):
         folder = root / "results" / experiment
         assert (folder / "verdict.md").stat().st_size > 0, experiment
         assert list((folder / "tables").glob("*.tex")) and list((folder / "figures").glob("*.png")), experiment
@@ -75,9 +75,17 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
     arms = {output for rule, output in plan if rule == "arm"}
     assert arms == {f"results/overshoot/arms/{workload}/{method}.json" for workload in ("diabetes-mlp",
                     "diabetes-mlp-tuned") for method in ("sgdo-3", "sgdo-5", "sgdo-7")}
+    assert {output for rule, output in plan if rule == "method_arms"} == {"results/leaderboard/methods/overshoot-sgd.json"}
     reports = {output for rule, output in plan if rule == "report"}
-    assert reports and all(output.startswith("results/overshoot/") for output in reports)
-    assert {rule for rule, _ in plan} <= {"arm", "report", "theory"}  # the ledger's checks run the optimizers too
+    assert reports and {output.split("/")[1] for output in reports} == {"overshoot", "leaderboard"}
+    assert {rule for rule, _ in plan} <= {"arm", "method_arms", "report", "theory"}  # the ledger's checks run them too
+
+    # SAM's base optimizers are reached through a closure in the registry: an edit of SAM reruns both SAMs, the speed
+    # job that times SAM, and nothing of MSAM's own arm.
+    plan = {output for _, output in plan_after_editing(root, "optimizers/sam.py")}
+    assert {"results/msam/arms/fmnist-resnet/sam.json", "results/msam/speed.json", "results/leaderboard/methods/sam.json",
+            "results/leaderboard/methods/sam-adamw.json"} <= plan
+    assert "results/msam/arms/fmnist-resnet/msam.json" not in plan
 
     plan = plan_after_editing(root, "experiments/reports/marginal_momentum.py")
     assert {rule for rule, _ in plan} == {"report"}

@@ -53,13 +53,15 @@ from scipy import stats
 
 from experiments import atomic, figures, statistics, tables
 from experiments.reports import common
-from experiments.reports.common import edge_note, finals, finite, is_finite, mean_interval as summary
+from experiments.reports.common import equivalence_verdict, difference_line
+from experiments.reports.common import (
+    CONTRADICTS, SUPPORTS, TAIL, UNDECIDED, advantage_verdict, ci, edge_note, finals, finite, is_finite,
+    mean_interval as summary, overall_verdict, paired, tail_train_loss, train_losses, workload_names,
+)
 
 PARTS = ("vision", "finetune", "svag")
 CONFIDENCE, SEED = common.CONFIDENCE, common.SEED
-TAIL = 0.1  # the share of the last steps whose training loss is averaged into the final training loss
 SMOOTHING = 50  # training-loss curves are running means over 1/SMOOTHING of the run
-SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "cannot decide"
 REGIMES = ("small", "medium", "large")
 COLOURS = {"compared": "tab:blue", "baseline": "tab:orange"}
 STYLES = {"compared": "o--", "baseline": "s-"}  # dashed over solid: equal curves stay visible
@@ -101,63 +103,8 @@ def effective_lr(setting: dict, svag: int = 1) -> float:
     return setting["lr"] * svag / (1.0 - (setting.get("momentum") or 0.0))
 
 
-def tail_train_loss(run: dict) -> float | None:
-    """The mean training loss over the last ``TAIL`` of the steps; None if the run diverged or a loss there is not
-    finite."""
-    losses = run.get("train_loss") or []
-    if run.get("diverged_step") is not None or not losses:
-        return None
-    window = losses[-max(1, math.ceil(TAIL * len(losses))):]
-    if any(loss is None or not math.isfinite(loss) for loss in window):
-        return None
-    return float(np.mean(window))
-
-
-def train_losses(arm: dict) -> dict[int, float | None]:
-    return {run["seed"]: tail_train_loss(run) for run in arm["evaluation"]["runs"]}
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Statistics and decision rules
-
-def paired(compared: dict, baseline: dict) -> dict:
-    """``statistics.paired_difference`` of compared − baseline over the seeds where both are finite, plus
-    ``diverged``: the seeds left out."""
-    seeds = sorted(set(compared) & set(baseline))
-    kept = [seed for seed in seeds if is_finite(compared[seed]) and is_finite(baseline[seed])]
-    if not kept:
-        result = {"mean": math.nan, "low": math.nan, "high": math.nan, "t": math.nan, "p": math.nan, "n": 0,
-                  "sign": "0"}
-    else:
-        result = statistics.paired_difference([compared[seed] for seed in kept], [baseline[seed] for seed in kept],
-                                              CONFIDENCE, SEED)
-    return {**result, "diverged": len(seeds) - len(kept)}
-
-
-def equivalence_verdict(low: float, high: float, margin: float) -> str:
-    """SGD ≈ SGDM: supports if [low, high] ⊂ [−δ, δ], contradicts if it lies outside, else cannot decide."""
-    if -margin <= low and high <= margin:
-        return SUPPORTS
-    if low > margin or high < -margin:
-        return CONTRADICTS
-    return UNDECIDED
-
-
-def advantage_verdict(low: float, high: float, margin: float) -> str:
-    """SGDM ahead, given the interval of its advantage: contradicts if within [−δ, δ] or below 0, supports if above
-    0, else cannot decide."""
-    if (-margin <= low and high <= margin) or high < 0:
-        return CONTRADICTS
-    if low > 0:
-        return SUPPORTS
-    return UNDECIDED
-
-
-def overall_verdict(verdicts: list[str]) -> str:
-    if verdicts and all(verdict == SUPPORTS for verdict in verdicts):
-        return SUPPORTS
-    return CONTRADICTS if CONTRADICTS in verdicts else UNDECIDED
-
 
 def gap_reduction(first: dict, last: dict) -> dict:
     """R = |mean d₁| − |mean d_L| over the seeds where all four runs are finite (d = compared − baseline, dicts
@@ -214,21 +161,6 @@ def steps_to_target(arm: dict, target: float) -> dict:
 
 # ----------------------------------------------------------------------------------------------------------------
 # Shared pieces of the parts
-
-def ci(values: tuple | dict, digits: int = 4) -> str:
-    if isinstance(values, dict):
-        values = values["mean"], values["low"], values["high"]
-    return tables.format_ci(*values, digits=digits)
-
-
-def workload_names(protocol: dict, arms: dict, methods: tuple[str, str]) -> list[str]:
-    """The protocol's workloads, in its order; every one must have an arm for both methods."""
-    names = [workload["name"] for workload in protocol["workloads"]]
-    missing = [f"{name}/{method}" for name in names for method in methods if (name, method) not in arms]
-    if missing:
-        raise ValueError(f"no arm result for {', '.join(missing)}")
-    return names
-
 
 def labels(analysis: dict) -> tuple[str, str]:
     return analysis["compared"], analysis["baseline"]
@@ -391,13 +323,6 @@ def steps_frame(rows: list[dict], methods: tuple[str, str], metric: str) -> pd.D
                            f"{method} reached": reached["reached"]})
         records.append(record)
     return pd.DataFrame(records)
-
-
-def difference_line(row: dict, methods: tuple[str, str], metric: str) -> str:
-    compared, baseline = methods
-    difference = row["difference"]
-    return (f"{compared}−{baseline} {metric} = {ci(difference)} (p = {difference['p']:.3g}, n = {difference['n']}"
-            f"{', ' + str(difference['diverged']) + ' seed(s) left out: diverged' if difference['diverged'] else ''})")
 
 
 def decide_vision(protocol: dict, arms: dict) -> tuple[list[dict], str]:
