@@ -10,7 +10,7 @@ import pytest
 
 from experiments.reports import adamomentum as report
 
-from test_report_leaderboard import assert_files, write_inputs  # the shared file writer and checker
+from report_files import assert_files, write_inputs
 
 SEEDS = [0, 1, 2, 3, 4]
 GRID = [0.000125, 0.00025, 0.0005, 0.001, 0.002, 0.004]
@@ -148,7 +148,7 @@ def assert_every_file(out) -> str:
 def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
     arms = build({("rt-minilm", "adamomentum"): 0.05})
     arms["fmnist-2c2d", "sgdm"] = arm("fmnist-2c2d", "sgdm", list(0.8 + noise(0.01, 0)), lr=GRID[-1])
-    assert report.main(write_inputs(tmp_path, arms, protocol())) == 0
+    assert report.main(write_inputs(tmp_path, protocol(), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "**Language (state of the art): supports.**" in verdict
     table = (tmp_path / "out" / "tables" / "comparison_fmnist-2c2d.md").read_text()
@@ -162,7 +162,7 @@ def test_one_seed_and_every_tuning_point_diverged_still_give_every_file(tmp_path
     arms["fmnist-2c2d", "adam"] = arm("fmnist-2c2d", "adam", [None], seeds=[0], tuning=dict.fromkeys(GRID))
     decided = report.decide(protocol([0]), arms)
     assert decided["domains"] == {"vision": report.UNDECIDED, "language": report.UNDECIDED}  # no interval
-    assert report.main(write_inputs(tmp_path, arms, protocol([0]))) == 0
+    assert report.main(write_inputs(tmp_path, protocol([0]), arms)) == 0
     assert_every_file(tmp_path / "out")
     stability = (tmp_path / "out" / "tables" / "stability.md").read_text()
     assert "every grid point diverged" in stability

@@ -3,11 +3,11 @@ are known: two workloads (an accuracy and a loss) and three methods, one of whic
 never reaches the accuracy target; the CLI writes every file from per-method list files and from one file per arm;
 one seed with a method diverged everywhere still gives every file."""
 
-import json
 import math
 
 import numpy as np
 import pytest
+from report_files import assert_files, write_inputs
 
 from experiments.reports import common
 from experiments.reports import leaderboard as report
@@ -156,35 +156,6 @@ def test_a_ratio_against_a_zero_cost_and_the_lr_range_of_a_loss():
     assert row["diverged points"] == 1 and row["points"] == 6
 
 
-def write_inputs(tmp_path, arms: dict, proto: dict, *, per_method: bool = False) -> list[str]:
-    """The protocol and the arm JSONs written under ``tmp_path`` (one file per arm, or per method a JSON list of its
-    arms: the leaderboard's jobs), and the CLI arguments that read them. Also used by the AdaMomentum report's
-    tests."""
-    (tmp_path / "protocol.json").write_text(json.dumps(proto))
-    files = {}
-    for (workload, method), value in arms.items():
-        if per_method:
-            files.setdefault(tmp_path / "methods" / f"{method}.json", []).append(value)
-        else:
-            files[tmp_path / "arms" / workload / f"{method}.json"] = value
-    for path, value in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    return ["--protocol", str(tmp_path / "protocol.json"), "--arms", *map(str, files), "--out", str(tmp_path / "out")]
-
-
-def assert_files(out, tables: list[str], figures: list[str], sha: str) -> str:
-    """Every table as CSV, Markdown (recording ``sha``) and LaTeX, every figure as PDF and PNG; returns verdict.md."""
-    for stem in tables:
-        for extension in ("csv", "md", "tex"):
-            assert (out / "tables" / f"{stem}.{extension}").stat().st_size > 0, (stem, extension)
-        assert sha in (out / "tables" / f"{stem}.md").read_text()
-    for stem in figures:
-        for extension in ("pdf", "png"):
-            assert (out / "figures" / f"{stem}.{extension}").stat().st_size > 1000, (stem, extension)
-    return (out / "verdict.md").read_text()
-
-
 TABLES = ["ranking", "mean_rank", "significance", "performance_ratios", "performance_profile", "targets",
           "lr_sensitivity"]
 FIGURES = ["performance_profiles", "mean_rank", "lr_sensitivity"]
@@ -203,7 +174,7 @@ def test_the_cli_writes_every_file_from_either_form_of_arms_file(tmp_path, per_m
     arms = known_arms()
     arms["accuracy", "m2"]["tuning"]["chosen_point"] = {"lr": GRID[-1]}  # an edge flag to show
     arms["accuracy", "m2"]["tuning"]["edge"] = ["lr"]
-    assert report.main(write_inputs(tmp_path, arms, protocol(), per_method=per_method)) == 0
+    assert report.main(write_inputs(tmp_path, protocol(), arms, per_method=per_method)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "best **m1**" in verdict and "accuracy/m2" in verdict  # the best method; the arm on its grid's edge
     assert "lr at grid max" in (tmp_path / "out" / "tables" / "ranking.md").read_text()
@@ -218,7 +189,7 @@ def test_one_seed_and_a_method_diverged_everywhere_still_give_every_file(tmp_pat
     assert all(math.isnan(row["low"]) for row in result["summary"])  # one seed: no interval
     assert {row["note"] for row in result["sensitivity"] if row["method"] == "m3"} == {common.ALL_DIVERGED}
     assert result["ratios_fixed"]["accuracy"]["m3"] == math.inf
-    assert report.main(write_inputs(tmp_path, arms, protocol(evaluation=[1]), per_method=True)) == 0
+    assert report.main(write_inputs(tmp_path, protocol(evaluation=[1]), arms, per_method=True)) == 0
     assert_every_file(tmp_path / "out")
 
 

@@ -2,11 +2,11 @@
 support "no difference" and refute "SGDM ahead", a large shift contradicts equivalence, a shrinking SVAG gap
 supports the claim and a constant or growing one does not; the CLI writes every file and edge flags show."""
 
-import json
 import math
 
 import numpy as np
 import pytest
+import report_files
 
 from experiments.reports import marginal_momentum as report
 
@@ -185,15 +185,8 @@ def test_a_constant_or_growing_svag_gap_does_not_support_it():
 
 
 def write_inputs(tmp_path, analysis: dict, arms: dict) -> list[str]:
-    (tmp_path / "protocol.json").write_text(json.dumps(protocol(analysis, list(dict.fromkeys(
-        workload for workload, _ in arms)))))
-    paths = []
-    for (workload, method), value in arms.items():
-        path = tmp_path / "arms" / workload / f"{method}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-        paths.append(str(path))
-    return ["--protocol", str(tmp_path / "protocol.json"), "--arms", *paths, "--out", str(tmp_path / "out")]
+    return report_files.write_inputs(tmp_path, protocol(analysis, list(dict.fromkeys(
+        workload for workload, _ in arms))), arms)
 
 
 @pytest.mark.parametrize("part, tables, figures", [
@@ -212,14 +205,7 @@ def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, part, tables, 
         analysis, arms = SVAG_ANALYSIS, svag_arms(lambda ell: 0.04 / ell, lambda ell: 0.1 / ell)
     assert report.main([part, *write_inputs(tmp_path, analysis, arms)]) == 0
     out = tmp_path / "out"
-    for stem in tables:
-        for extension in ("csv", "md", "tex"):
-            assert (out / "tables" / f"{stem}.{extension}").stat().st_size > 0, (stem, extension)
-        assert SHA in (out / "tables" / f"{stem}.md").read_text()
-    for stem in figures:
-        for extension in ("pdf", "png"):
-            assert (out / "figures" / f"{stem}.{extension}").stat().st_size > 1000, (stem, extension)
-    verdict = (out / "verdict.md").read_text()
+    verdict = report_files.assert_files(out, tables, figures, SHA)
     for heading in ("What the paper claims", "Decision rule", "Our numbers", "Verdict", "Scale", "paper's numbers"):
         assert heading in verdict
     assert "not retrieved" in verdict.lower() and "small proxy" in verdict

@@ -3,11 +3,11 @@ fast supports every sub-claim; MSAM behind, sharper and slow contradicts each; a
 flatness far from SAM's contradict too; one seed without a Hessian or speed cannot decide but still writes every
 file; diverged runs are left out and counted; the CLI writes every file and shows the edge flags."""
 
-import json
 import math
 
 import numpy as np
 import pytest
+from report_files import assert_files, write_inputs
 
 from experiments.reports import common
 from experiments.reports import msam as report
@@ -188,37 +188,13 @@ def test_diverged_runs_are_left_out_and_counted():
     assert (frame.loc["msam", "seeds"], frame.loc["msam", "diverged"]) == (4, 1)
 
 
-def write_inputs(tmp_path, protocol_value: dict, arms: dict, speed_value: dict | None = None) -> list[str]:
-    """The protocol, arm (and speed) JSONs under ``tmp_path``, and the report's command-line arguments."""
-    (tmp_path / "protocol.json").write_text(json.dumps(protocol_value))
-    paths = []
-    for (workload, method), value in arms.items():
-        path = tmp_path / "arms" / workload / f"{method}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-        paths.append(str(path))
-    extra = []
-    if speed_value is not None:
-        (tmp_path / "speed.json").write_text(json.dumps(speed_value))
-        extra = ["--speed", str(tmp_path / "speed.json")]
-    return ["--protocol", str(tmp_path / "protocol.json"), "--arms", *paths, "--out", str(tmp_path / "out"), *extra]
-
-
 TABLES = ("msam_accuracy", "msam_hessian", "msam_flatness", "msam_speed", "msam_seeds")
 FIGURES = ("msam_accuracy", "msam_spectrum", "msam_rho_sweep", "msam_speed")
 
 
 def assert_every_file(out, table_stems=TABLES, figure_stems=FIGURES, sha: str = SHA) -> str:
-    """Every table in three formats carrying the protocol's SHA, every figure as PDF and PNG, and verdict.md with its
-    sections; returns verdict.md."""
-    for stem in table_stems:
-        for extension in ("csv", "md", "tex"):
-            assert (out / "tables" / f"{stem}.{extension}").stat().st_size > 0, (stem, extension)
-        assert sha in (out / "tables" / f"{stem}.md").read_text()
-    for stem in figure_stems:
-        for extension in ("pdf", "png"):
-            assert (out / "figures" / f"{stem}.{extension}").stat().st_size > 1000, (stem, extension)
-    verdict = (out / "verdict.md").read_text()
+    """Every table and figure, and verdict.md with its sections; returns verdict.md."""
+    verdict = assert_files(out, table_stems, figure_stems, sha)
     for heading in ("What the paper claims", "Decision rule", "Our numbers", "Verdict", "Scale", "paper's numbers"):
         assert heading in verdict
     return verdict
@@ -227,7 +203,7 @@ def assert_every_file(out, table_stems=TABLES, figure_stems=FIGURES, sha: str = 
 def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
     # SGDM's lr at the top of its grid (so NAG's, SAM's and MSAM's, which reuse it), MSAM's ρ at the bottom of its.
     arms = make_arms(**SUPPORTING, lr=LR_GRID[-1], rho={"msam": RHO_GRIDS["msam"][0]})
-    assert report.main(write_inputs(tmp_path, protocol(), arms, speed((0.99, 0.97, 1.01)))) == 0
+    assert report.main(write_inputs(tmp_path, protocol(), arms, speed=speed((0.99, 0.97, 1.01)))) == 0
     verdict = assert_every_file(tmp_path / "out")
     lines = {line.split("|")[2].strip(): line for line in (tmp_path / "out" / "tables" / "msam_accuracy.md")
              .read_text().splitlines() if line.startswith("| fmnist-resnet")}
@@ -246,6 +222,6 @@ def test_one_seed_without_hessian_or_speed_still_writes_everything(tmp_path):
             for offset, method in enumerate(METHODS)}
     decided = report.decide(protocol(evaluation=[0]), arms, None)
     assert all(verdict == common.UNDECIDED for verdict in decided["verdicts"].values())
-    assert report.main(write_inputs(tmp_path, protocol(evaluation=[0]), arms, None)) == 0
+    assert report.main(write_inputs(tmp_path, protocol(evaluation=[0]), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "no speed measurement" in verdict and "**Overall: cannot decide.**" in verdict

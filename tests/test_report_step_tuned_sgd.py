@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pytest
 
-import test_report_msam as msam_test  # its input writer and file checks
+import test_report_msam as msam_test  # its file checks
+from report_files import write_inputs
 from experiments.reports import common
 from experiments.reports import step_tuned_sgd as report
 
@@ -167,7 +168,7 @@ def assert_every_file(out) -> str:
 def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
     arms = make_arms({"drop_at": 0.5, "lead": 0.05})
     arms[WORKLOAD, "sgd"] = arm("sgd", lr=GRIDS["sgd"][-1])
-    assert report.main(msam_test.write_inputs(tmp_path, protocol(), arms)) == 0
+    assert report.main(write_inputs(tmp_path, protocol(), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     lines = [line for line in (tmp_path / "out" / "tables" / "step_tuned_sgd_final.md").read_text().splitlines()
              if "grid max" in line]
@@ -184,6 +185,6 @@ def test_one_seed_on_tiny_curves_still_writes_everything(tmp_path):
     run["curve"]["value"] = run["curve"]["value"][:2] + [None] * 3
     decided = report.decide(protocol(evaluation=[0]), arms)
     assert all(verdict == common.UNDECIDED for verdict in decided["verdicts"].values())
-    assert report.main(msam_test.write_inputs(tmp_path, protocol(evaluation=[0]), arms)) == 0
+    assert report.main(write_inputs(tmp_path, protocol(evaluation=[0]), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "**Overall: cannot decide.**" in verdict
