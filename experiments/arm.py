@@ -2,7 +2,7 @@
 
     python -m experiments.arm --spec '<arm JSON>' --runs results/<experiment>/runs \\
         --out results/<experiment>/arms/<workload>/<method>.json
-    python -m experiments.arm --spec '[<arm JSON>, ...]' ... --out results/<experiment>/methods/<method>.json
+    python -m experiments.arm --spec '[<arm JSON>, ...]' ... --out results/<experiment>/jobs/<group>.json
 
 Tuning runs every grid point on every tuning seed and picks the point with the best median final metric (a
 diverged seed counts as the worst value; ``experiments.statistics.choose``); a chosen point on the edge of its grid
@@ -25,14 +25,16 @@ import time
 
 from tqdm import tqdm
 
-from experiments import atomic, hessian, protocol, statistics
+from experiments import atomic, protocol, statistics
 from experiments import run_directory as files
 from experiments.config import ConfigError, validate
 from experiments.train import run
 
 
-def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_workers: int = 0) -> dict:
-    """Train one run (or read it back if finished) and return what the reports need of it."""
+def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_workers: int = 0,
+               spectrum: bool = False) -> dict:
+    """Train one run (or read it back if finished) and return what the reports need of it; with ``spectrum``, also
+    the top Hessian eigenvalues at its final base weights (``arm.hessian``; null for a diverged run)."""
     started = time.perf_counter()
     config = validate({**protocol.run_values(arm, point, seed), "data_workers": data_workers})
     summary = run(config, directory, restart_if_changed=True)
@@ -52,7 +54,17 @@ def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_w
         # At the base weights: for Overshoot and MSAM the harness logs both, and the base model is what is trained.
         "train_loss": [record.get("base_loss", record["loss"]) for record in records if record["kind"] == "train"],
         "run_seconds": seconds,
+        **({"hessian": None if summary["diverged_step"] is not None else final_spectrum(directory, config, arm)}
+           if spectrum else {}),
     }
+
+
+def final_spectrum(directory: str, config, arm: protocol.Arm) -> dict:
+    """``experiments.hessian.final_model_eigenvalues`` of the run (imported here: only arms with ``hessian`` pay for
+    scipy.sparse)."""
+    from experiments import hessian
+
+    return hessian.final_model_eigenvalues(directory, config, **arm.hessian)
 
 
 def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: int = 0) -> dict:
@@ -63,7 +75,8 @@ def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: 
 
     def record(phase: str, point: dict, seed: int) -> dict:
         directory = os.path.join(root, arm.workload, arm.method, phase, protocol.point_name(point), f"seed{seed}")
-        result = run_record(arm, point, seed, directory, data_workers)
+        spectrum = phase == "evaluation" and arm.hessian is not None
+        result = run_record(arm, point, seed, directory, data_workers, spectrum)
         bar.update()
         return result
 
@@ -79,11 +92,6 @@ def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: 
     else:
         point = {**base, **(arm.points[0] if arm.axes else {})}
     evaluation = [record("evaluation", point, seed) for seed in arm.evaluation_seeds]
-    if arm.hessian is not None:
-        for run in evaluation:
-            run["hessian"] = None if run["diverged_step"] is not None else hessian.final_model_eigenvalues(
-                run["directory"], validate({**protocol.run_values(arm, point, run["seed"]), "data_workers": 0}),
-                **arm.hessian)
     bar.close()
     first = evaluation[0]
     steps = protocol.run_values(arm, point, arm.evaluation_seeds[0])["steps"]
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     spec = json.loads(arguments.spec)
     reused = files.read_json(arguments.reuse) if arguments.reuse else None
-    try:  # one arm, or a list of them (jobs: per-method): then the output is the list of their results
+    try:  # one arm, or a list of them (grouped jobs): then the output is the list of their results
         results = [arm_result(protocol.Arm(**arm), reused, arguments.runs, arguments.data_workers)
                    for arm in (spec if isinstance(spec, list) else [spec])]
     except ConfigError as error:
