@@ -38,6 +38,7 @@ wildcard_constraints:
     experiment="|".join(EXPERIMENTS) or "(?!)",
     workload="[^/]+",
     method="[^/]+",
+    group="[^/]+",
 
 
 include: "workflow/rules/theory.smk"

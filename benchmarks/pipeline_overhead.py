@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/pipeline_overhead.py --root .smoke   # after `make smoke`
 
 Job time is what Snakemake's ``benchmark:`` directive measured for every training job (the ``s`` column of
-``benchmarks/output/<experiment>/arms/<workload>/<method>.tsv``, or ``.../methods/<method>.tsv``): the whole process, from interpreter start-up and
+``benchmarks/output/<experiment>/arms/<workload>/<method>.tsv``, or ``.../jobs/<group>.tsv``): the whole process, from interpreter start-up and
 imports to the written result. Time inside runs is the sum of the jobs' ``run_seconds`` (``results/<experiment>/
 arms/<workload>/<method>.json``): from building a run's task to its summary, data loading and evaluations
 included. The ratio of the two sums, per experiment and in all, is what the pipeline spends training.
@@ -21,13 +21,13 @@ import pandas as pd
 
 
 def job_times(root: Path) -> pd.DataFrame:
-    """One row per training job (one arm, or with ``jobs: per-method`` one method's arms): experiment, workload,
+    """One row per training job (one arm, or with grouped jobs a method's or the experiment's arms): experiment, workload,
     method, job seconds, seconds inside runs (a run's Hessian spectrum, computed in the job, counts as its work),
     runs."""
     rows = []
     output = root / "benchmarks" / "output"
     jobs = [(timing, 2, "arms") for timing in output.glob("**/arms/*/*.tsv")]
-    jobs += [(timing, 1, "methods") for timing in output.glob("**/methods/*.tsv")]
+    jobs += [(timing, 1, "jobs") for timing in output.glob("**/jobs/*.tsv")]
     for timing, depth, kind in sorted(jobs):
         relative = timing.relative_to(output)
         experiment = str(relative.parents[depth])

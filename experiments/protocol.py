@@ -13,7 +13,8 @@ An experiment (``config["experiments"][name]``, schema in ``workflow/schemas/con
                          or {label: {reuse: {workload, method}}}  that arm's chosen point instead of a search
     analysis:  {...}                                      read by the experiment's report only
 
-An *arm* is one (workload, method): one pipeline job (or, with ``jobs: per-method``, one per method) tunes it (every grid point on every tuning seed; the best
+An *arm* is one (workload, method): one pipeline job (or, with ``jobs: per-method`` / ``per-experiment``, one
+per method / one for the experiment) tunes it (every grid point on every tuning seed; the best
 median final metric wins) and evaluates the chosen point on the evaluation seeds. Grid axes:
 
     lr                  the learning rate itself
@@ -108,16 +109,16 @@ class Experiment:
     sha256: str
     arms: list
 
-    @property
-    def per_method(self) -> bool:
-        """One pipeline job per method (running it on every workload) instead of one per arm."""
-        return self.section.get("jobs", "per-arm") == "per-method"
-
-    def methods(self) -> list[str]:
-        return list(dict.fromkeys(arm.method for arm in self.arms))
-
-    def arms_of(self, method: str) -> list[Arm]:
-        return [arm for arm in self.arms if arm.method == method]
+    def job_groups(self) -> dict[str, list[Arm]] | None:
+        """The arms each pipeline job runs in one process: None for one job per arm (``jobs: per-arm``), else
+        {method: its arms on every workload} (``per-method``) or {"all": every arm} (``per-experiment``)."""
+        jobs = self.section.get("jobs", "per-arm")
+        if jobs == "per-arm":
+            return None
+        if jobs == "per-experiment":
+            return {"all": list(self.arms)}
+        return {method: [arm for arm in self.arms if arm.method == method]
+                for method in dict.fromkeys(arm.method for arm in self.arms)}
 
     def arm(self, workload: str, method: str) -> Arm:
         return next(arm for arm in self.arms if (arm.workload, arm.method) == (workload, method))
@@ -181,9 +182,9 @@ def _experiment(name: str, section: dict) -> Experiment:
             raise ProtocolError(f"{where}.seeds.tuning=[] is not allowed: arm {arm.workload}/{arm.method} searches "
                                 f"{len(arm.points)} points; allowed: at least one tuning seed")
         if arm.reuse is not None:
-            if section.get("jobs") == "per-method":
+            if section.get("jobs", "per-arm") != "per-arm":
                 raise ProtocolError(f"{where}.workloads.{arm.workload}.search.{arm.method}.reuse is not allowed with "
-                                    "jobs: per-method; allowed: a search of its own (or jobs: per-arm)")
+                                    f"jobs: {section['jobs']}; allowed: a search of its own (or jobs: per-arm)")
             _check_reuse(where, arm, arms)
         _check_optimizer_accepts(f"{where}.workloads.{arm.workload}.search.{arm.method}", arm)
     return Experiment(name, section, sha256(section), arms)

@@ -12,7 +12,7 @@ def write_inputs(tmp_path, protocol: dict, arms: dict, *, speed: dict | None = N
     files = {}
     for (workload, method), value in arms.items():
         if per_method:
-            files.setdefault(tmp_path / "methods" / f"{method}.json", []).append(value)
+            files.setdefault(tmp_path / "jobs" / f"{method}.json", []).append(value)
         else:
             files[tmp_path / "arms" / workload / f"{method}.json"] = value
     for path, value in files.items():

@@ -72,19 +72,17 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
     assert {rule for rule, _ in plan_after_editing(root, "theory/momentum.py")} == {"theory"}
 
     plan = plan_after_editing(root, "optimizers/overshoot_sgd.py")
-    arms = {output for rule, output in plan if rule == "arm"}
-    assert arms == {f"results/overshoot/arms/{workload}/{method}.json" for workload in ("diabetes-mlp",
-                    "diabetes-mlp-tuned") for method in ("sgdo-3", "sgdo-5", "sgdo-7")}
-    assert {output for rule, output in plan if rule == "method_arms"} == {"results/leaderboard/methods/overshoot-sgd.json"}
+    assert {output for rule, output in plan if rule in ("arm", "arm_group")} == {  # smoke: grouped jobs
+        "results/overshoot/jobs/all.json", "results/leaderboard/jobs/all.json"}
     reports = {output for rule, output in plan if rule == "report"}
     assert reports and {output.split("/")[1] for output in reports} == {"overshoot", "leaderboard"}
-    assert {rule for rule, _ in plan} <= {"arm", "method_arms", "report", "theory"}  # the ledger's checks run them too
+    assert {rule for rule, _ in plan} <= {"arm", "arm_group", "report", "theory"}  # the ledger's checks run them too
 
     # SAM's base optimizers are reached through a closure in the registry: an edit of SAM reruns both SAMs, the speed
     # job that times SAM, and nothing of MSAM's own arm.
     plan = {output for _, output in plan_after_editing(root, "optimizers/sam.py")}
-    assert {"results/msam/arms/fmnist-resnet/sam.json", "results/msam/speed.json", "results/leaderboard/methods/sam.json",
-            "results/leaderboard/methods/sam-adamw.json"} <= plan
+    assert {"results/msam/arms/fmnist-resnet/sam.json", "results/msam/speed.json",
+            "results/leaderboard/jobs/all.json"} <= plan
     assert "results/msam/arms/fmnist-resnet/msam.json" not in plan
 
     plan = plan_after_editing(root, "experiments/reports/marginal_momentum.py")

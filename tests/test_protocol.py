@@ -180,12 +180,12 @@ def test_full_profile_dry_run_lists_every_full_scale_job(profile, tmp_path):
     for line in finished.stdout.splitlines():
         if line.strip().startswith("output: results/") and "/arms/" in line:
             planned.add(line.split("output: ")[1].strip())
-        if line.strip().startswith("output: results/") and "/methods/" in line:
+        if line.strip().startswith("output: results/") and "/jobs/" in line:
             planned.add(line.split("output: ")[1].strip())
     expected = set()
     for experiment in protocol.load(merged("full.yaml")).values():
-        if experiment.per_method:
-            expected |= {f"results/{experiment.name}/methods/{method}.json" for method in experiment.methods()}
+        if experiment.job_groups() is not None:
+            expected |= {f"results/{experiment.name}/jobs/{group}.json" for group in experiment.job_groups()}
         else:
             expected |= {f"results/{arm.experiment}/arms/{arm.workload}/{arm.method}.json" for arm in experiment.arms}
     assert planned == expected
@@ -246,10 +246,12 @@ def test_train_split_size_reaches_the_run():
 
 def test_per_method_jobs_group_every_workload_of_a_method():
     leaderboard = protocol.load(merged())["leaderboard"]
-    assert leaderboard.per_method and len(leaderboard.methods()) == 15
-    assert [arm.workload for arm in leaderboard.arms_of("sam-adamw")] == [
+    assert len(leaderboard.job_groups()) == 15
+    assert [arm.workload for arm in leaderboard.job_groups()["sam-adamw"]] == [
         "digits-mlp", "diabetes-mlp", "mnist5k-mlp", "fmnist-2c2d"]
-    assert not protocol.load(merged())["msam"].per_method
+    assert protocol.load(merged())["msam"].job_groups() is None
+    whole = protocol.load(merged("smoke.yaml"))["overshoot"]  # smoke: one job for the whole experiment
+    assert list(whole.job_groups()) == ["all"] and whole.job_groups()["all"] == whole.arms
 
 
 def test_speed_spec_times_every_method_of_the_workload_at_a_learning_rate():

@@ -2,9 +2,9 @@
 one budget in gradient evaluations per workload, each method's lr tuned on its own grid. Findings, not verdicts.
 
     python -m experiments.reports.leaderboard --protocol results/leaderboard/protocol.json \\
-        --arms results/leaderboard/methods/*.json --out results/leaderboard
+        --arms results/leaderboard/jobs/*.json --out results/leaderboard
 
-An arms file holds one arm result or (``jobs: per-method``) the list of one method's arms on every workload.
+An arms file holds one arm result or (grouped jobs, ``jobs: per-method``) the list of one method's arms on every workload.
 Writes into ``--out``: ``tables/ranking`` (per workload and method), ``tables/mean_rank``, ``tables/significance``,
 ``tables/performance_ratios``, ``tables/performance_profile``, ``tables/targets`` and ``tables/lr_sensitivity``
 (.csv, .md, .tex); ``figures/performance_profiles``, ``figures/mean_rank`` and ``figures/lr_sensitivity`` (.pdf,

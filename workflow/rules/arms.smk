@@ -1,5 +1,6 @@
 """The training jobs of every experiment: one job per arm (workload x method) tunes and evaluates it in one process
-(or, for an experiment with ``jobs: per-method``, one job per method over all its workloads), and the speed job.
+(or, for an experiment with ``jobs: per-method`` or ``per-experiment``, one job per method or one for all its arms),
+and the speed job.
 
 A job's inputs are the code it runs — the harness, its optimizer's modules, its task's family module — and, for an
 arm that reuses another arm's chosen point, that arm's result. Its protocol (the arm as JSON) is a parameter, so a
@@ -47,21 +48,22 @@ rule arm:
         "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
 
 
-rule method_arms:
-    """Every arm of one method (jobs: per-method): each tuned and evaluated as by rule arm, in one process."""
+rule arm_group:
+    """The arms of one grouped job (a method's, or the experiment's): each tuned and evaluated as by rule arm, in one
+    process."""
     input:
-        code=lambda wildcards: arm_code(method_arms(wildcards)),
+        code=lambda wildcards: arm_code(group_arms(wildcards)),
     output:
-        "results/{experiment}/methods/{method}.json",
+        "results/{experiment}/jobs/{group}.json",
     params:
-        spec=lambda wildcards: json.dumps([arm.as_json() for arm in method_arms(wildcards)], sort_keys=True),
+        spec=lambda wildcards: json.dumps([arm.as_json() for arm in group_arms(wildcards)], sort_keys=True),
         python=PYTHON,
         runs="results/{experiment}/runs",
         data_workers=lambda wildcards, threads: threads - 1,
     log:
-        "logs/{experiment}/methods/{method}.log",
+        "logs/{experiment}/jobs/{group}.log",
     benchmark:
-        "benchmarks/output/{experiment}/methods/{method}.tsv"
+        "benchmarks/output/{experiment}/jobs/{group}.tsv"
     threads: 1
     conda:
         ENVIRONMENT

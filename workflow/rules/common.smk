@@ -33,9 +33,10 @@ def arm_result(arm):
 
 
 def arm_results(experiment):
-    """Every arm's result JSON of ``experiment`` (with jobs: per-method, one JSON per method holding its arms)."""
-    if EXPERIMENTS[experiment].per_method:
-        return [results(experiment, "methods", f"{method}.json") for method in EXPERIMENTS[experiment].methods()]
+    """Every arm's result JSON of ``experiment`` (with grouped jobs, one JSON per job holding its arms)."""
+    groups = EXPERIMENTS[experiment].job_groups()
+    if groups is not None:
+        return [results(experiment, "jobs", f"{group}.json") for group in groups]
     return [arm_result(arm) for arm in EXPERIMENTS[experiment].arms]
 
 
@@ -60,8 +61,8 @@ def arm_inputs(wildcards):
     return {"code": arm_code([arm]), "reused": reused}
 
 
-def method_arms(wildcards):
-    return EXPERIMENTS[wildcards.experiment].arms_of(wildcards.method)
+def group_arms(wildcards):
+    return EXPERIMENTS[wildcards.experiment].job_groups()[wildcards.group]
 
 
 try:
