@@ -41,6 +41,7 @@ rule arm:
     benchmark:
         "benchmarks/output/{experiment}/arms/{workload}/{method}.tsv"
     threads: 1
+    priority: reusers
     conda:
         ENVIRONMENT
     shell:

@@ -55,6 +55,14 @@ def arm_code(arms):
     return absolute(set(code))
 
 
+def reusers(wildcards):
+    """How many arms take this arm's chosen point: its job's priority, so that they are not left waiting at the
+    end of the run (the MSAM experiment's SGDM arm heads a chain of three)."""
+    arm = the_arm(wildcards)
+    return sum(other.reuse == {"workload": arm.workload, "method": arm.method}
+               for other in EXPERIMENTS[arm.experiment].arms)
+
+
 def arm_inputs(wildcards):
     arm = the_arm(wildcards)
     reused = [results(arm.experiment, "arms", arm.reuse["workload"], f"{arm.reuse['method']}.json")] if arm.reuse else []
