@@ -63,9 +63,10 @@ def test_matched_effective_learning_rate_and_svag_scaling():
     svag = experiments["marginal-momentum/svag"].arm("svag-4", "sgdm")
     values = protocol.run_values(svag, point, seed=3)
     assert values["lr"] == pytest.approx(0.04 / 4)
-    assert (values["steps"], values["eval_every"], values["svag"]) == (4 * 120, 4 * 12, 4)
+    budget = svag.budget
+    assert (values["steps"], values["eval_every"], values["svag"]) == (4 * budget["steps"], 4 * budget["eval_every"], 4)
     plain = protocol.run_values(experiments["marginal-momentum/svag"].arm("svag-1", "sgdm"), point, seed=3)
-    assert "svag" not in plain and plain["steps"] == 120
+    assert "svag" not in plain and plain["steps"] == budget["steps"]
 
 
 def test_protocol_hash_is_canonical_and_changes_with_the_protocol():
@@ -81,6 +82,9 @@ def overshoot(config):
     return config["experiments"]["overshoot"]
 
 
+TUNED = [workload["name"] for workload in overshoot(merged())["workloads"]].index("diabetes-mlp-tuned")
+
+
 BAD_PROTOCOLS = {
     "unknown task": (lambda c: overshoot(c)["workloads"][0].update(task="digits-mpl"),
                      "experiments.overshoot.workloads[0].task='digits-mpl' is not allowed; allowed: "),
@@ -93,16 +97,16 @@ BAD_PROTOCOLS = {
         lambda c: overshoot(c)["methods"]["cm"]["hyperparameters"].update(momentum=1.5),
         "experiments.overshoot.workloads.diabetes-mlp.search.cm: optimizer 'sgdm': momentum=1.5"),
     "grid not log-spaced": (
-        lambda c: overshoot(c)["workloads"][4]["search"]["cm"]["lr"]["values"].__setitem__(2, 0.0006),
-        "experiments.overshoot.workloads[4].search.cm.lr.values=[6.25e-05, 0.000125, 0.0006, "),
+        lambda c: overshoot(c)["workloads"][TUNED]["search"]["cm"]["lr"]["values"].__setitem__(2, 0.0006),
+        f"experiments.overshoot.workloads[{TUNED}].search.cm.lr.values=[6.25e-05, 0.000125, 0.0006, "),
     "grid too coarse": (
-        lambda c: overshoot(c)["workloads"][4]["search"].update(
+        lambda c: overshoot(c)["workloads"][TUNED]["search"].update(
             cm={"lr": {"values": [0.001, 0.01, 0.1], "factor": 10}}),
-        "experiments.overshoot.workloads[4].search.cm.lr.factor=10 gives 1.00 points per decade; allowed: at most"),
+        f"experiments.overshoot.workloads[{TUNED}].search.cm.lr.factor=10 gives 1.00 points per decade; allowed: at most"),
     "grid too narrow": (
-        lambda c: overshoot(c)["workloads"][4]["search"].update(
+        lambda c: overshoot(c)["workloads"][TUNED]["search"].update(
             cm={"lr": {"values": [0.001, 0.002, 0.004], "factor": 2}}),
-        "experiments.overshoot.workloads[4].search.cm.lr.values=[0.001, 0.002, 0.004] spans 0.60 decades; allowed"),
+        f"experiments.overshoot.workloads[{TUNED}].search.cm.lr.values=[0.001, 0.002, 0.004] spans 0.60 decades; allowed"),
     "no evaluation seeds": (lambda c: overshoot(c)["seeds"].update(evaluation=[]),
                             "experiments.overshoot.seeds.evaluation=[] is not allowed; allowed: at least one seed"),
     "seeds shared": (lambda c: overshoot(c)["seeds"].update(tuning=[0, 100]),
@@ -129,11 +133,11 @@ BAD_PROTOCOLS = {
         "experiments.step-tuned-sgd.workloads[0].eval_every=25 is not allowed with budget_unit "
         "'gradient-evaluations' and optimizer 'step-tuned-sgd' (2 gradient evaluations per step); allowed: a "
         "multiple of 2"),
-    "reuse in an experiment of per-method jobs": (
+    "reuse in an experiment of grouped jobs": (
         lambda c: c["experiments"]["leaderboard"]["workloads"][1].update(search={  # the grids are a YAML alias
             **c["experiments"]["leaderboard"]["workloads"][1]["search"],
             "sgd": {"reuse": {"workload": "digits-mlp", "method": "sgd"}}}),
-        "experiments.leaderboard.workloads.diabetes-mlp.search.sgd.reuse is not allowed with jobs: per-method"),
+        "experiments.leaderboard.workloads.diabetes-mlp.search.sgd.reuse is not allowed with jobs: per-experiment"),
 }
 
 
@@ -204,7 +208,7 @@ def test_arms_without_their_system_data_are_skipped_by_name(monkeypatch):
     assert {arm.workload for arm in kept["leaderboard"].arms} == {"digits-mlp", "diabetes-mlp", "mnist5k-mlp"}
     assert {arm.workload for arm in kept["overshoot"].arms} == {"diabetes-mlp", "mnist5k-vae", "diabetes-mlp-tuned"}
     assert "skipping marginal-momentum/vision on task fmnist-mlp: Fashion-MNIST is missing" in skipped
-    assert "skipping overshoot on task fmnist-vae: Fashion-MNIST is missing" in skipped
+    assert "skipping overshoot on task fmnist-2c2d: Fashion-MNIST is missing" in skipped
 
 
 def test_missing_system_data_names_the_package():
@@ -222,7 +226,8 @@ def test_reuse_with_further_axes_takes_the_reused_learning_rate_and_searches_rho
     assert sam.reuse == {"workload": "fmnist-resnet", "method": "sgdm"} and list(sam.axes) == ["rho"] and sam.tuned
     values = protocol.run_values(sam, {"lr": 0.1, "rho": 0.05}, seed=0)
     assert values["lr"] == 0.1 and values["hyperparameters"] == {"momentum": 0.9, "weight_decay": 0.0005, "rho": 0.05}
-    assert sam.hessian == {"count": 5, "examples": 128, "tolerance": 0.001}
+    declared = msam(merged())["workloads"][0]["hessian"]
+    assert sam.hessian == {name: declared[name] for name in ("count", "examples", "tolerance")}
     assert msam_experiment.arm("fmnist-resnet", "nag").hessian is None  # only the methods it names
 
 
@@ -245,10 +250,10 @@ def test_train_split_size_reaches_the_run():
 
 
 def test_per_method_jobs_group_every_workload_of_a_method():
-    leaderboard = protocol.load(merged())["leaderboard"]
-    assert len(leaderboard.job_groups()) == 15
-    assert [arm.workload for arm in leaderboard.job_groups()["sam-adamw"]] == [
-        "digits-mlp", "diabetes-mlp", "mnist5k-mlp", "fmnist-2c2d"]
+    experiment = protocol.load(merged())["overshoot"]
+    assert sorted(experiment.job_groups()) == sorted(overshoot(merged())["methods"])
+    workloads = [workload["name"] for workload in overshoot(merged())["workloads"]]
+    assert [arm.workload for arm in experiment.job_groups()["adamo-3"]] == workloads
     assert protocol.load(merged())["msam"].job_groups() is None
     whole = protocol.load(merged("smoke.yaml"))["overshoot"]  # smoke: one job for the whole experiment
     assert list(whole.job_groups()) == ["all"] and whole.job_groups()["all"] == whole.arms

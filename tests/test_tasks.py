@@ -174,6 +174,27 @@ def test_rotten_tomatoes_drops_plot_summaries(generated):
     assert sorted(task.train_set.labels.tolist()) == [0, 0, 1, 1]
 
 
+@pytest.mark.parametrize("optimizer", ["adamw", "adamomentum", "msam"])
+def test_rotten_tomatoes_frozen_token_embeddings_stay_put_and_the_rest_trains(generated, optimizer):
+    """frozen=token-embeddings: a training step (with weight decay) leaves the token-embedding matrix bitwise as it
+    was and moves every other weight; frozen=none moves the matrix too (the control)."""
+    import optimizers
+
+    moved = {}
+    for frozen in ("token-embeddings", "none"):
+        task = tasks.create("rt-minilm", seed=1, **small_build_arguments("rt-minilm", generated), frozen=frozen)
+        before = {name: p.detach().clone() for name, p in task.model.named_parameters()}
+        step = optimizers.create(optimizer, task.model.parameters(), lr=1e-3, weight_decay=0.1)
+        inputs, targets = first_batch(task.train_set)
+        task.loss(task.model(inputs), targets).backward()
+        step.step()
+        moved[frozen] = {name for name, p in task.model.named_parameters() if not torch.equal(p, before[name])}
+    embeddings = {name for name in before if "word_embeddings" in name}
+    assert len(embeddings) == 1
+    assert moved["token-embeddings"] == set(before) - embeddings
+    assert moved["none"] == set(before)
+
+
 def test_qqp_reads_glue_columns_drops_incomplete_rows_and_joins_the_questions(generated):
     task = build("qqp-gpt2", seed=1, root=generated)
     assert len(task.train_set) == 12 and len(task.eval_sets["test"]) == 6  # the row cut short is gone

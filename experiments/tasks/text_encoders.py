@@ -1,5 +1,5 @@
 """Loading local Hugging Face models + tokenizers with seeded classification heads: an encoder with a linear head
-(fine-tuned end to end), or a decoder's sequence-classification model with LoRA adapters (Hu et al. 2022, via PEFT).
+(fine-tuned end to end, or above its token embeddings), or a decoder's sequence-classification model with LoRA adapters (Hu et al. 2022, via PEFT).
 
 Only local directories are read (``local_files_only``): nothing is downloaded at run time.
 """
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from experiments.models.text_classifier import EncoderClassifier, SequenceClassifier
 from experiments.tasks.seeding import initialised_with_seed
+
+FROZEN_CHOICES = ("none", "token-embeddings")
 
 
 def load_tokenizer(model_directory: Path):
@@ -20,12 +22,17 @@ def load_tokenizer(model_directory: Path):
     return tokenizer
 
 
-def encoder_classifier(model_directory: Path, num_classes: int, pooling: str, seed: int) -> EncoderClassifier:
-    """Pretrained encoder from ``model_directory`` + a linear head initialised from ``seed``."""
+def encoder_classifier(model_directory: Path, num_classes: int, pooling: str, seed: int,
+                       frozen: str = "none") -> EncoderClassifier:
+    """Pretrained encoder from ``model_directory`` + a linear head initialised from ``seed``. ``frozen``: "none"
+    (every weight trained) or "token-embeddings" (the input token-embedding matrix gets ``requires_grad=False``:
+    no gradient, so no optimizer updates or decays it; position and type embeddings and the layers train)."""
     from transformers import AutoModel
 
     with initialised_with_seed(seed):
         encoder = AutoModel.from_pretrained(model_directory, local_files_only=True, add_pooling_layer=False)
+        if frozen == "token-embeddings":
+            encoder.get_input_embeddings().requires_grad_(False)
         return EncoderClassifier(encoder, num_classes, pooling)
 
 

@@ -66,6 +66,7 @@ rule arm_group:
     benchmark:
         "benchmarks/output/{experiment}/jobs/{group}.tsv"
     threads: 1
+    priority: group_size
     conda:
         ENVIRONMENT
     shell:

@@ -63,6 +63,12 @@ def reusers(wildcards):
                for other in EXPERIMENTS[arm.experiment].arms)
 
 
+def group_size(wildcards):
+    """How many arms a grouped job runs: its priority, so that the longest jobs start first and no core idles
+    through a long last job (the leaderboard's one job holds 60 arms)."""
+    return len(group_arms(wildcards))
+
+
 def arm_inputs(wildcards):
     arm = the_arm(wildcards)
     reused = [results(arm.experiment, "arms", arm.reuse["workload"], f"{arm.reuse['method']}.json")] if arm.reuse else []
