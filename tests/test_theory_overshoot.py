@@ -16,7 +16,7 @@ def figures_in_tmp(tmp_path):
 
 
 def assert_figure_saved(entry, name):
-    assert entry["evidence"]["figure"] == name and report.figure_path(name).is_file()
+    assert entry.evidence["figure"] == name and report.figure_path(name).is_file()
 
 
 CLAIMS = ("overshoot.efficient-form", "overshoot.nesterov", "overshoot.qhm", "overshoot.sgd-point",
@@ -26,12 +26,13 @@ CLAIMS = ("overshoot.efficient-form", "overshoot.nesterov", "overshoot.qhm", "ov
 @pytest.mark.parametrize("claim_id", CLAIMS)
 def test_claim_entry_is_valid_and_verified(claim_id):
     entry = ledger.run(ledger.REGISTRY[claim_id])
-    assert entry["verdict"] == "verified", entry
-    assert entry["kind"] in ledger.KINDS and entry["key_number"] and entry["evidence"]
+    assert entry.verdict == "verified", entry
+    assert entry.kind in ledger.KINDS and entry.key_number and entry.evidence
     if claim_id in ("overshoot.schedule-deviation", "overshoot.adamo-approximation"):
         assert_figure_saved(entry, claim_id.replace(".", "-") + ".png")
 
 
+@pytest.mark.refutes("overshoot.efficient-form")
 def test_wrong_buffer_coefficient_is_refuted():
     outcome = overshoot.check_efficient_form(buffer_coefficient=1 + gamma + gamma / beta)
     assert outcome.verdict == "refuted"
@@ -51,22 +52,27 @@ def test_official_efficient_form_passes_as_an_implementation_at_constant_lr():
     assert overshoot.check_efficient_form(implementation=overshoot.official_efficient_sgdo).verdict == "verified"
 
 
+@pytest.mark.refutes("overshoot.nesterov")
 def test_wrong_nesterov_overshoot_is_refuted():
     assert overshoot.check_nesterov(overshoot_for_nesterov=beta**2).verdict == "refuted"
 
 
+@pytest.mark.refutes("overshoot.qhm")
 def test_wrong_qhm_nu_is_refuted():
     assert overshoot.check_qhm(nu=1 - gamma * (1 - beta)).verdict == "refuted"
 
 
+@pytest.mark.refutes("overshoot.sgd-point")
 def test_wrong_sgd_point_is_refuted():
     assert overshoot.check_sgd_point(overshoot_for_sgd=1 / (1 - beta)).verdict == "refuted"
 
 
+@pytest.mark.refutes("overshoot.schedule-deviation")
 def test_an_exact_official_form_refutes_the_drift_claim():
     exact = overshoot.two_model_sgd
     assert overshoot.check_schedule_deviation(official=exact).verdict == "refuted"
 
 
+@pytest.mark.refutes("overshoot.adamo-approximation")
 def test_an_exact_official_adamo_refutes_the_approximation_claim():
     assert overshoot.check_adamo_approximation(official=overshoot.two_model_adam).verdict == "refuted"

@@ -1,6 +1,6 @@
 """Run the claims ledger: ``python -m theory --out DIR [--only ID ...] [--threads N]``.
 
-Imports every theory module that exists (each registers its claims with ``theory.ledger.claim``),
+Imports the theory modules (each registers its claims with ``theory.ledger.claim``),
 runs the selected claims in registration order, prints one progress line per claim and writes
 ``DIR/claims.json``, ``DIR/claims.md``, ``DIR/claims.tex``, ``DIR/figures/`` and ``DIR/ledger.log``.
 A check that raises is recorded as ``inconclusive`` with its traceback, the other claims still run,
@@ -9,11 +9,9 @@ and the exit status is 1.
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import matplotlib
@@ -32,7 +30,7 @@ CLAIM_MODULES = (
     "theory.msam",
     "theory.adamomentum",
 )
-"""Modules that register claims; an absent one is skipped (they are written independently)."""
+"""The modules that register claims (importing one registers its claims with ``theory.ledger.claim``)."""
 
 DEFAULT_THREADS = 1
 """The checks run many small vectorised torch operations; on the shared 2-core machine intra-op
@@ -45,16 +43,11 @@ log = logging.getLogger("theory")
 
 
 def import_claim_modules() -> list[str]:
-    """Import the claim modules that exist and return their names. A module that exists but fails
-    to import raises: a broken check must not silently drop out of the ledger."""
-    imported = []
+    """Import every claim module and return their names; one that fails to import raises: a broken check must not
+    silently drop out of the ledger."""
     for name in CLAIM_MODULES:
-        if importlib.util.find_spec(name) is None:
-            log.info("module %s not present, skipped", name)
-            continue
         importlib.import_module(name)
-        imported.append(name)
-    return imported
+    return list(CLAIM_MODULES)
 
 
 def select_claims(only: list[str] | None) -> list[ledger.Claim]:
@@ -66,26 +59,6 @@ def select_claims(only: list[str] | None) -> list[ledger.Claim]:
         known = ", ".join(ledger.REGISTRY)
         raise SystemExit(f"unknown claim id(s): {', '.join(unknown)}; registered: {known}")
     return [ledger.REGISTRY[claim_id] for claim_id in only]
-
-
-def run_claim(entry: ledger.Claim) -> tuple[dict, bool]:
-    """The ledger entry of one claim and whether its check ran without raising."""
-    start = time.perf_counter()
-    try:
-        return ledger.run(entry), True
-    except Exception:
-        error = traceback.format_exc()
-        log.error("claim %s raised:\n%s", entry.id, error)
-        return {
-            "id": entry.id,
-            "paper": entry.paper,
-            "claim": entry.statement,
-            "kind": entry.kind,
-            "verdict": "inconclusive",
-            "evidence": {"error": error},
-            "key_number": "check raised an exception",
-            "seconds": round(time.perf_counter() - start, 3),
-        }, False
 
 
 def configure_logging(log_path: Path) -> None:
@@ -113,19 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     claims = select_claims(args.only)
     log.info("modules: %s; running %d claim(s) with %d torch thread(s)", ", ".join(modules), len(claims), args.threads)
 
-    entries, all_ran = [], True
+    entries = []
     start = time.perf_counter()
-    for entry in claims:
-        result, ran = run_claim(entry)
-        entries.append(result)
-        all_ran &= ran
-        log.info("%-36s %-12s %7.2f s  %s", result["id"], result["verdict"], result["seconds"], result["key_number"])
+    for registered in claims:
+        entry = ledger.run(registered)
+        entries.append(entry)
+        if entry.raised:
+            log.error("claim %s raised:\n%s", entry.id, entry.evidence["traceback"])
+        log.info("%-36s %-12s %7.2f s  %s", entry.id, entry.verdict, entry.seconds, entry.key_number)
     paths = report.write_ledger(entries, args.out)
-    counts = {verdict: sum(e["verdict"] == verdict for e in entries) for verdict in ledger.VERDICTS}
+    counts = {verdict: sum(entry.verdict == verdict for entry in entries) for verdict in ledger.VERDICTS}
     log.info("done in %.1f s: %s; wrote %s", time.perf_counter() - start,
              ", ".join(f"{n} {verdict}" for verdict, n in counts.items()),
              ", ".join(str(path) for path in paths.values()))
-    return 0 if all_ran else 1
+    return 1 if any(entry.raised for entry in entries) else 0
 
 
 if __name__ == "__main__":

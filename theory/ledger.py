@@ -1,20 +1,30 @@
-"""The claims ledger: every checked claim of the five papers ends as one entry here.
+"""The claims ledger: every checked claim of the five papers ends as one ``Entry`` here.
 
-A claim is a function decorated with ``@claim(id=..., paper=..., statement=..., kind=...)`` that
-returns ``Outcome(verdict, evidence, key_number)``. ``run(claim)`` times one and returns its
-ledger entry::
+A claim is a function decorated with ``@claim(id=..., paper=..., statement=..., kind=..., source=..., rule=...)``
+that returns ``Outcome(verdict, evidence, key_number)``. ``rule`` is the decision rule, as text, fixed before the
+check runs: what makes the verdict 'verified', 'refuted' or 'inconclusive'. ``source`` says whose statement is
+checked:
 
-    {"id", "paper", "claim", "kind": "symbolic" | "numerical",
-     "verdict": "verified" | "refuted" | "inconclusive", "evidence": {...}, "key_number": str,
-     "seconds": float}
+* ``paper``: the paper states it (a theorem, an equation, a reported property of its method);
+* ``derived``: our derivation from the paper's definitions (a consequence it does not state);
+* ``background``: a textbook result the paper relies on;
+* ``implementation``: a property of our code (e.g. that an optimizer equals its defining recursion).
+
+``run(claim)`` times one check and returns its ``Entry``; a check that raises gives an 'inconclusive' entry
+whose evidence holds the traceback (``Entry.raised``). ``Entry.as_json()`` is one element of ``claims.json``,
+whose format ``theory/claims.schema.json`` fixes.
 """
 
 import dataclasses
 import time
+import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 VERDICTS = ("verified", "refuted", "inconclusive")
 KINDS = ("symbolic", "numerical")
+SOURCES = ("paper", "derived", "background", "implementation")
+SCHEMA = Path(__file__).with_name("claims.schema.json")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,37 +46,62 @@ class Claim:
     paper: str
     statement: str
     kind: str
+    source: str
+    rule: str
     check: Callable[[], Outcome]
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One line of the ledger: the claim as registered, and what its check found."""
+
+    id: str
+    paper: str
+    claim: str
+    kind: str
+    source: str
+    rule: str
+    verdict: str
+    evidence: dict
+    key_number: str
+    seconds: float
+
+    @property
+    def raised(self) -> bool:
+        """Whether the check raised instead of returning an ``Outcome``."""
+        return "traceback" in self.evidence
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 REGISTRY: dict[str, Claim] = {}
 
 
-def claim(*, id: str, paper: str, statement: str, kind: str):
+def claim(*, id: str, paper: str, statement: str, kind: str, source: str, rule: str):
     """Register the decorated zero-argument function as the check of claim ``id``."""
-    if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not one of {KINDS}")
+    for name, value, allowed in (("kind", kind, KINDS), ("source", source, SOURCES)):
+        if value not in allowed:
+            raise ValueError(f"claim {id!r}: {name}={value!r} is not one of {allowed}")
+    if not rule.strip():
+        raise ValueError(f"claim {id!r}: rule is empty; state the decision rule before the check runs")
 
     def register(check: Callable[[], Outcome]) -> Callable[[], Outcome]:
         if id in REGISTRY:
             raise ValueError(f"claim id {id!r} is registered twice")
-        REGISTRY[id] = Claim(id, paper, statement, kind, check)
+        REGISTRY[id] = Claim(id, paper, statement, kind, source, rule, check)
         return check
 
     return register
 
 
-def run(entry: Claim) -> dict:
-    """Run one claim's check and return its ledger entry."""
+def run(registered: Claim) -> Entry:
+    """Run one claim's check and return its entry ('inconclusive', with the traceback, if the check raises)."""
     start = time.perf_counter()
-    outcome = entry.check()
-    return {
-        "id": entry.id,
-        "paper": entry.paper,
-        "claim": entry.statement,
-        "kind": entry.kind,
-        "verdict": outcome.verdict,
-        "evidence": outcome.evidence,
-        "key_number": outcome.key_number,
-        "seconds": round(time.perf_counter() - start, 3),
-    }
+    try:
+        outcome = registered.check()
+    except Exception:
+        outcome = Outcome("inconclusive", {"traceback": traceback.format_exc()}, "check raised an exception")
+    return Entry(id=registered.id, paper=registered.paper, claim=registered.statement, kind=registered.kind,
+                 source=registered.source, rule=registered.rule, verdict=outcome.verdict, evidence=outcome.evidence,
+                 key_number=outcome.key_number, seconds=round(time.perf_counter() - start, 3))

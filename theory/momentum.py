@@ -13,6 +13,8 @@ The paper's thesis: when the lr is small and gradient noise, not curvature, limi
   minimisers;
 * ``momentum.heavy-ball``: momentum's deterministic acceleration, and how it vanishes at small lr or
   under noise;
+* ``momentum.large-lr``: where momentum does matter, at a large lr: SGD at η unstable, SGDM at the
+  matched γ not;
 * ``momentum.svag``: the paper's Figure 2 at CPU scale, SVAG closing the SGD–SGDM gap.
 
 Every check is a function whose arguments are the prediction (formulas, slopes) and the
@@ -114,9 +116,12 @@ def check_ema_equivalence(ema_lr: Callable = ema_form_lr, n_symbolic_steps: int 
         f"identity for k ≤ {n_symbolic_steps}: {all(identities)}; torch SGD vs EMA: max rel dev {deviation:.1e}")
 
 
-@claim(id="momentum.ema-equivalence", paper=PAPER, kind="symbolic",
+@claim(id="momentum.ema-equivalence", paper=PAPER, kind="symbolic", source="background",
        statement="PyTorch-form SGDM with lr γ and momentum β equals EMA-form SGDM "
-                 "(m = βm + (1−β)g) at lr γ/(1−β), for any lr schedule.")
+                 "(m = βm + (1−β)g) at lr γ/(1−β), for any lr schedule.",
+       rule="Verified iff x_k(PyTorch) − x_k(EMA) simplifies to 0 for every k ≤ 6 with symbolic per-step lrs and "
+            "gradients, and torch.optim.SGD matches the EMA recursion to ≤ 1e-12 relative over 300 float64 steps "
+            "of a jittered warm-up + cosine schedule; else refuted.")
 def ema_equivalence() -> Outcome:
     return check_ema_equivalence()
 
@@ -248,10 +253,14 @@ def _plot_nqm(monte_carlo: list[dict], name: str) -> str:
     return report.save_figure(figure, name)
 
 
-@claim(id="momentum.nqm-stationary", paper=PAPER, kind="symbolic",
+@claim(id="momentum.nqm-stationary", paper=PAPER, kind="symbolic", source="derived",
        statement="On f = hx²/2 with additive gradient noise σ², SGD (lr η) and SGDM (lr γ, β) have the "
                  "same stationary variance ησ²/(2h) to leading order at η = γ/(1−β) as γh → 0; stable "
-                 "iff ηh < 2 (SGD) and γh < 2(1+β) (SGDM).")
+                 "iff ηh < 2 (SGD) and γh < 2(1+β) (SGDM).",
+       rule="Verified iff the stated variances and stability limits equal those derived from the Lyapunov "
+            "equation, the spectral radius crosses 1 between 0.99x and 1.01x each stated limit, the variance "
+            "ratio tends to 1 as γ → 0, and every stated variance lies in the 99.9 % bootstrap CI of a 4096-chain "
+            "simulation; refuted if any part fails.")
 def nqm_stationary() -> Outcome:
     return check_nqm_stationary(figure="momentum-nqm-stationary.png")
 
@@ -277,7 +286,7 @@ def check_short_horizon(predicted_slope: Callable[[float], float] = lambda alpha
                         matched_lr: Callable[[float, float], float] = matched_momentum_lr,
                         alphas=SHORT_HORIZON["alphas"], lrs=SHORT_HORIZON["lrs"], n_chains: int = 2 ** 14,
                         n_groups: int = 128, confidence: float = 0.95, n_resamples: int = 2000,
-                        reading: str = "rate", figure: str | None = None, seed: int = 0) -> Outcome:
+                        reading: str = "bound", figure: str | None = None, seed: int = 0) -> Outcome:
     """Theorem 3.5: with 1 − β = cη^α, |E φ(x_SGD) − E φ(x_SGDM)| after T/η steps is O(η^{(1−α)/2}).
 
     Objective ``short_horizon_gradient``, test function φ = cos (smooth, all derivatives bounded),
@@ -290,17 +299,19 @@ def check_short_horizon(predicted_slope: Callable[[float], float] = lambda alpha
     The pathwise distance E|x − y| is fitted too (reported, not judged).
 
     Two readings, fixed before any run:
-    ``reading="rate"`` (the ledger's ``momentum.short-horizon``, as the issue specified it): the
-    weak distance decays at the predicted rate — 'verified' if for every α the slope CI covers
-    (1−α)/2, 'refuted' if it excludes it for some resolved α.
-    ``reading="bound"`` (``momentum.short-horizon-bound``): an O(·) statement is an upper bound, so
-    it is contradicted only by a significantly slower decay (CI upper end < prediction); a CI
-    entirely above the prediction means the bound holds but is not tight (``tight: False``).
+    ``reading="bound"`` (``momentum.short-horizon``, the paper's statement): an O(·) statement is an
+    upper bound, so it is contradicted only by a significantly slower decay (CI upper end <
+    prediction); a CI entirely above the prediction means the bound holds but is not tight
+    (``tight: False`` in the evidence).
+    ``reading="strictly-faster"`` (``momentum.short-horizon-bound``, our observation): the weak
+    distance decays strictly faster than the bound, i.e. the slope CI lies above the prediction for
+    every α; it is contradicted where the CI covers the prediction or lies below it.
     Either way 'inconclusive' if at some lr the weak distance is not resolved from Monte-Carlo
-    noise (|mean| < 3 standard errors).
+    noise (|mean| < 3 standard errors) and no resolved α contradicts the reading.
     """
-    if reading not in ("rate", "bound"):
-        raise ValueError(f"reading={reading!r} is not one of 'rate', 'bound'")
+    readings = {"bound": "bound_holds", "strictly-faster": "strictly_faster"}
+    if reading not in readings:
+        raise ValueError(f"reading={reading!r} is not one of {list(readings)}")
     horizon, start, noise_scale = (SHORT_HORIZON[k] for k in ("horizon", "start", "noise_scale"))
     lrs = tuple(lrs)
     results = []
@@ -334,9 +345,10 @@ def check_short_horizon(predicted_slope: Callable[[float], float] = lambda alpha
             strong_distance=[float(g.mean()) for g in strong], weak_slope=_interval_dict(weak_slope),
             strong_slope=_interval_dict(strong_slope), resolved=min(signal_to_noise) >= 3,
             bound_holds=weak_slope.high >= prediction, tight=weak_slope.covers(prediction),
+            strictly_faster=weak_slope.low > prediction,
             strong_slope_matches_prediction=strong_slope.covers(prediction)))
 
-    passes = "tight" if reading == "rate" else "bound_holds"
+    passes = readings[reading]
     verdict = ("refuted" if any(r["resolved"] and not r[passes] for r in results)
                else "inconclusive" if not all(r["resolved"] for r in results) else "verified")
     evidence = dict(reading=reading, results=results, lrs=list(lrs), n_chains=n_chains, n_groups=n_groups, confidence=confidence,
@@ -349,7 +361,8 @@ def check_short_horizon(predicted_slope: Callable[[float], float] = lambda alpha
                        for r in results)
     tight = [r["tight"] for r in results]
     tightness = "bound tight" if all(tight) else "bound not tight" if not any(tight) else "bound tight for some α"
-    return Outcome(verdict, evidence, f"weak-distance log–log slope {slopes} ({tightness})")
+    pathwise = ", ".join(f"{r['strong_slope']['estimate']:.2f}" for r in results)
+    return Outcome(verdict, evidence, f"weak-distance log–log slope {slopes} ({tightness}); pathwise slopes {pathwise}")
 
 
 def _interval_dict(interval: Interval) -> dict:
@@ -377,19 +390,26 @@ def _plot_short_horizon(results: list[dict], lrs, name: str) -> str:
     return report.save_figure(figure, name)
 
 
-@claim(id="momentum.short-horizon", paper=PAPER, kind="numerical",
-       statement="Theorem 3.5's rate: with 1−β = Θ(η^α), α ∈ [0, 1), and noise σ = η^{−1/2}, the weak "
-                 "distance between SGD and SGDM at the matched lr after T/η steps scales as "
-                 "η^{(1−α)/2} (log–log slope CI covers (1−α)/2).")
+@claim(id="momentum.short-horizon", paper=PAPER, kind="numerical", source="paper",
+       statement="Theorem 3.5: with 1−β = Θ(η^α), α ∈ [0, 1), and noise σ = η^{−1/2}, the weak distance "
+                 "|E φ(x_SGD) − E φ(x_SGDM)| at the matched lr after T/η steps is O(η^{(1−α)/2}) (an upper "
+                 "bound: a faster decay is consistent with it).",
+       rule="For α ∈ {0, 0.25, 0.5} fit the log–log slope of the weak distance over 5 lrs (BCa CI over 128 "
+            "groups of chains). Refuted iff for some α the CI lies entirely below (1−α)/2 (a slower decay than "
+            "the bound allows); inconclusive if the distance is not resolved (< 3 standard errors) at some lr; "
+            "else verified. Whether the bound is tight (CI covers (1−α)/2) is recorded, not judged.")
 def short_horizon() -> Outcome:
-    return check_short_horizon(reading="rate", figure="momentum-short-horizon.png")
+    return check_short_horizon(reading="bound", figure="momentum-short-horizon.png")
 
 
-@claim(id="momentum.short-horizon-bound", paper=PAPER, kind="numerical",
-       statement="Theorem 3.5 as an upper bound: the same weak distance is O(η^{(1−α)/2}), i.e. it "
-                 "decays no more slowly than η^{(1−α)/2}.")
+@claim(id="momentum.short-horizon-bound", paper=PAPER, kind="numerical", source="derived",
+       statement="Theorem 3.5's bound is not attained by the weak distance: for every α it decays strictly "
+                 "faster than η^{(1−α)/2} (the pathwise distance E|x_SGD − x_SGDM| is reported beside it).",
+       rule="Same runs and fits as momentum.short-horizon. Verified iff for every α the weak-distance slope CI "
+            "lies entirely above (1−α)/2; refuted iff for some resolved α it covers (1−α)/2 or lies below; "
+            "inconclusive if the distance is not resolved at some lr.")
 def short_horizon_bound() -> Outcome:
-    return check_short_horizon(reading="bound")
+    return check_short_horizon(reading="strictly-faster")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,10 +517,14 @@ def _plot_long_horizon(curves: list[dict], slow_times: list[float], name: str) -
     return report.save_figure(figure, name)
 
 
-@claim(id="momentum.long-horizon", paper=PAPER, kind="numerical",
+@claim(id="momentum.long-horizon", paper=PAPER, kind="numerical", source="paper",
        statement="Theorem 4.5: over O(1/η²) steps near a manifold of minimisers, SGD and SGDM at the matched "
                  "lr follow the same slow drift along the manifold (same implicit regularisation), the gap "
-                 "vanishing as η → 0.")
+                 "vanishing as η → 0.",
+       rule="On uv ≈ 1 with label noise, the gap max_t |E tr H(SGD) − E tr H(SGDM)| over slow time 2. Verified "
+            "iff its log–log slope in η has a BCa CI above 0 and at the smallest η it is ≤ 10 % of SGD's drift of "
+            "E tr H; refuted iff the slope CI lies at or below 0 or the gap is ≥ 50 % of the drift; inconclusive "
+            "otherwise or if the drift is < 25 % of the 2.25 available.")
 def long_horizon() -> Outcome:
     return check_long_horizon(figure="momentum-long-horizon.png")
 
@@ -628,12 +652,100 @@ def _plot_heavy_ball(curve: list[dict], optimal_speedup: float, beta: float, nam
     return report.save_figure(figure, name)
 
 
-@claim(id="momentum.heavy-ball", paper=PAPER, kind="symbolic",
+@claim(id="momentum.heavy-ball", paper=PAPER, kind="symbolic", source="background",
        statement="Without noise, heavy ball at optimal (γ, β) contracts at (√κ−1)/(√κ+1) against GD's "
                  "(κ−1)/(κ+1); at a small lr (matched effective lr) or in the noise-dominated stationary "
-                 "loss this advantage vanishes.")
+                 "loss this advantage vanishes.",
+       rule="Verified iff the stated optimal rates equal the derived ones symbolically, the rates measured over "
+            "1000 steps at κ = 100 are within 5 % of them, the small-lr (ηL = 0.01) speedup is within 5 % of 1, "
+            "and the noisy stationary loss ratio SGDM/SGD is within 5 % of 1; refuted if any part fails.")
 def heavy_ball() -> Outcome:
     return check_heavy_ball(figure="momentum-heavy-ball.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# momentum.large-lr
+# ---------------------------------------------------------------------------------------------
+
+LARGE_LR = dict(lrs_times_L=(4.0, 10.0, 30.0, 50.0), beta=0.9, kappa=100.0, dimension=50, noise=1.0,
+                n_steps=2000, n_chains=64, divergence_factor=1e3)
+"""Grid of ηL fixed before the run: three points inside the window 2 < ηL < 2(1 + β)/(1 − β) = 38 where,
+by the stated stability limits, SGD at η diverges while SGDM at the matched γ = η(1 − β) does not, and one
+point above 38, where both must diverge. 2000 steps: an unstable mode with |root| ≥ 1.001 grows by ≥ e²;
+the slowest stable SGDM mode (h = 1 at ηL = 4) relaxes in ~1/(ηh) = 25 steps."""
+
+
+def check_large_lr(matched_lr: Callable[[float, float], float] = matched_momentum_lr, *,
+                   lrs_times_L=LARGE_LR["lrs_times_L"], n_steps: int = LARGE_LR["n_steps"],
+                   n_chains: int = LARGE_LR["n_chains"], seed: int = 0) -> Outcome:
+    """Where momentum matters: at a large lr, SGD at η is unstable while SGDM at the matched γ is not.
+
+    The paper states it qualitatively (momentum helps only in the curvature-dominated regime of large lrs;
+    the spec gives no quantitative form), so we test its sharpest form on the noisy quadratic
+    f = Σᵢ hᵢxᵢ²/2 with ``dimension`` curvatures log-spaced in [1, κ] (L = κ) and additive gradient
+    noise σ: SGD is stable iff ηL < 2 and SGDM (γ, β) iff γL < 2(1 + β) (``momentum.nqm-stationary``), so at
+    γ = η(1 − β) SGDM stays stable up to ηL < 2(1 + β)/(1 − β). Both methods run from x = 1 on common noise
+    (``run_coupled``), ``n_chains`` chains, at each ηL of the grid. A method *diverges* when its mean loss
+    over the last quarter of the run is non-finite or above ``divergence_factor`` times its starting loss.
+
+    Verdict: 'verified' iff at every grid point inside (2, 2(1 + β)/(1 − β)) SGD diverges while SGDM's late
+    loss is below its starting loss, and at every grid point above the window both diverge; 'refuted'
+    otherwise.
+    """
+    beta, kappa, noise, factor = (LARGE_LR[k] for k in ("beta", "kappa", "noise", "divergence_factor"))
+    curvatures = torch.tensor(np.geomspace(1.0, kappa, LARGE_LR["dimension"]), dtype=torch.float64)
+    start = torch.ones(n_chains, len(curvatures), dtype=torch.float64)
+    initial_loss = float(0.5 * (curvatures * start[0] ** 2).sum())
+    window_top = 2 * (1 + beta) / (1 - beta)
+    late = range(3 * n_steps // 4, n_steps + 1)
+
+    def late_mean_loss(losses: list[float]) -> float:
+        values = np.array(losses[late.start:])
+        return float(values.mean()) if np.isfinite(values).all() else math.inf
+
+    points = []
+    for index, lr_times_l in enumerate(lrs_times_L):
+        lr = lr_times_l / kappa
+        run = run_coupled(
+            lambda x, xi: curvatures * x + noise * xi,
+            lambda generator: torch.randn(n_chains, len(curvatures), generator=generator, dtype=torch.float64),
+            start, lr=lr, momentum_lr=matched_lr(lr, beta), beta=beta, n_steps=n_steps, seed=seed + index,
+            observe=lambda x, y: (float((0.5 * curvatures * x * x).sum(1).mean()),
+                                  float((0.5 * curvatures * y * y).sum(1).mean())),
+            observe_every=1)
+        sgd_loss = late_mean_loss([o[0] for o in run.observations])
+        sgdm_loss = late_mean_loss([o[1] for o in run.observations])
+        inside = 2 < lr_times_l < window_top
+        sgd_diverged, sgdm_diverged = sgd_loss > factor * initial_loss, sgdm_loss > factor * initial_loss
+        expected = (sgd_diverged and not sgdm_diverged and sgdm_loss < initial_loss) if inside else (
+            sgd_diverged and sgdm_diverged)
+        points.append(dict(lr_times_L=lr_times_l, inside_window=inside, sgd_late_loss=sgd_loss,
+                           sgdm_late_loss=sgdm_loss, sgd_diverged=sgd_diverged, sgdm_diverged=sgdm_diverged,
+                           as_predicted=bool(expected)))
+    verdict = "verified" if all(point["as_predicted"] for point in points) else "refuted"
+    evidence = dict(points=points, window=[2.0, window_top], initial_loss=initial_loss, n_steps=n_steps,
+                    n_chains=n_chains, seed=seed, spec="qualitative only (no quantitative form in the spec)",
+                    **{k: v for k, v in LARGE_LR.items() if k not in ("lrs_times_L", "n_steps", "n_chains")})
+
+    def state(diverged: bool, loss: float) -> str:
+        return "diverges" if diverged else f"{loss:.3g}"
+
+    return Outcome(verdict, evidence, "; ".join(
+        f"ηL={p['lr_times_L']:g}: SGD {state(p['sgd_diverged'], p['sgd_late_loss'])}, SGDM "
+        f"{state(p['sgdm_diverged'], p['sgdm_late_loss'])}" for p in points)
+        + f" (start {initial_loss:.3g}; window 2 < ηL < {window_top:g})")
+
+
+@claim(id="momentum.large-lr", paper=PAPER, kind="numerical", source="paper",
+       statement="Momentum matters when the lr is large (the curvature-dominated regime): there SGD at η becomes "
+                 "unstable while SGDM at the matched γ = η(1−β) is not (the paper states it qualitatively; the "
+                 "spec gives no quantitative form, so its sharpest form on the noisy quadratic is tested).",
+       rule="Noisy 50-D quadratic, curvatures in [1, 100], β = 0.9, ηL ∈ {4, 10, 30, 50} fixed in advance; a method "
+            "diverges when its late mean loss is non-finite or > 1e3 x its start. Verified iff at ηL = 4, 10, 30 "
+            "(inside 2 < ηL < 2(1+β)/(1−β) = 38) SGD diverges while SGDM ends below its starting loss, and at "
+            "ηL = 50 both diverge; refuted otherwise.")
+def large_lr() -> Outcome:
+    return check_large_lr()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -763,8 +875,11 @@ def _plot_svag(per_ell: list[dict], name: str) -> str:
     return report.save_figure(figure, name)
 
 
-@claim(id="momentum.svag", paper=PAPER, kind="numerical",
+@claim(id="momentum.svag", paper=PAPER, kind="numerical", source="paper",
        statement="Figure 2: with the SVAG oracle (lr η/ℓ, two-batch noise amplification) SGD and SGDM at "
-                 "the matched lr become indistinguishable as ℓ grows, although SGDM is ahead at ℓ = 1.")
+                 "the matched lr become indistinguishable as ℓ grows, although SGDM is ahead at ℓ = 1.",
+       rule="Gap = SGD − SGDM full-batch training loss over the second half of training, 32 replicas. Verified iff "
+            "the BCa CI of |gap(ℓ=8)| / |gap(ℓ=1)| lies below 0.5; refuted iff it lies above 0.5; inconclusive "
+            "otherwise or if the ℓ = 1 gap is under 3 standard errors.")
 def svag() -> Outcome:
     return check_svag(figure="momentum-svag.png")

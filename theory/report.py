@@ -17,11 +17,12 @@ import pandas as pd
 
 from experiments import atomic, tables
 from experiments.tables import latex_escape
+from theory.ledger import Entry
 
 _figures_dir: Path | None = None
 
-TABLE_COLUMNS = ("id", "paper", "claim", "verdict", "key_number")
-TABLE_HEADINGS = ("ID", "Paper", "Claim", "Verdict", "Key number")
+TABLE_COLUMNS = ("id", "paper", "claim", "source", "rule", "verdict", "key_number")
+TABLE_HEADINGS = ("ID", "Paper", "Claim", "Source", "Decision rule", "Verdict", "Key number")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,27 +82,32 @@ def to_jsonable(value):
     return str(value)
 
 
-def ledger_json(entries: list[dict]) -> str:
-    return json.dumps(to_jsonable(entries), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def ledger_json(entries: list[Entry]) -> str:
+    """``claims.json``: the entries as a JSON array (its schema: ``theory/claims.schema.json``)."""
+    return json.dumps(to_jsonable([entry.as_json() for entry in entries]), indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"
 
 
-CAPTION = "The claims ledger, written by python -m theory: each claim, its verdict and its key number."
+CAPTION = ("The claims ledger, written by python -m theory: each claim, whose statement it is (paper, derived, "
+           "background, implementation), the decision rule fixed before the check ran, its verdict and its key "
+           "number.")
 
 
-def _ledger_frame(entries: list[dict], identifier, text) -> pd.DataFrame:
+def _ledger_frame(entries: list[Entry], identifier, text) -> pd.DataFrame:
     """One row per claim with the ``TABLE_HEADINGS`` columns: ``identifier(id)`` and ``text(cell)``."""
-    rows = [[identifier(entry["id"])] + [text(entry[column]) for column in TABLE_COLUMNS[1:]] for entry in entries]
+    rows = [[identifier(entry.id)] + [text(getattr(entry, column)) for column in TABLE_COLUMNS[1:]]
+            for entry in entries]
     return pd.DataFrame(rows, columns=list(TABLE_HEADINGS))
 
 
-def markdown_table(entries: list[dict]) -> str:
+def markdown_table(entries: list[Entry]) -> str:
     """The ledger as a GitHub Markdown table (ids as code; ``|`` escaped and line breaks flattened by
     ``experiments.tables.markdown``) under a heading, with the caption under it."""
     frame = _ledger_frame(entries, lambda claim_id: f"`{claim_id}`", str)
     return "# Claims ledger\n\n" + tables.markdown(frame, caption=CAPTION)
 
 
-def latex_table(entries: list[dict]) -> str:
+def latex_table(entries: list[Entry]) -> str:
     """The ledger as a booktabs ``longtable`` fragment for ``\\input`` (the including document needs
     ``\\usepackage{booktabs, longtable, array}``; a plain ``tabular`` of this height cannot break across pages).
     Cells are ragged-right paragraphs, ids may break after '.' and '-', and the heading repeats on every page."""
@@ -111,14 +117,14 @@ def latex_table(entries: list[dict]) -> str:
         return rf"\texttt{{{escaped}}}"
 
     frame = _ledger_frame(entries, breakable_id, latex_escape)
-    widths = (0.18, 0.14, 0.26, 0.10, 0.20)
+    widths = (0.12, 0.08, 0.19, 0.08, 0.22, 0.08, 0.13)
     column_format = "".join(rf">{{\raggedright\arraybackslash}}p{{{width:.2f}\linewidth}}" for width in widths)
     comment, table = tables.latex(frame, caption=CAPTION, column_format=column_format, longtable=True,
                                   escape=False).split("\n", 1)
-    return "\n".join([comment, r"\begingroup\small\setlength{\tabcolsep}{4pt}", table + r"\endgroup", ""])
+    return "\n".join([comment, r"\begingroup\footnotesize\setlength{\tabcolsep}{3pt}", table + r"\endgroup", ""])
 
 
-def write_ledger(entries: list[dict], out_dir: str | os.PathLike) -> dict[str, Path]:
+def write_ledger(entries: list[Entry], out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``claims.json``, ``claims.md`` and ``claims.tex`` under ``out_dir``; return their paths."""
     out_dir = Path(out_dir)
     return {
