@@ -4,7 +4,7 @@
 # Wang, Malladi, Wang, Lyu and Li (ICLR 2024, arXiv 2307.15196) argue that when the lr is small and
 # gradient noise, not curvature, limits it, SGD with momentum (PyTorch form: b ← βb + g, x ← x − γb)
 # behaves like plain SGD at the matched lr η = γ/(1 − β). This notebook walks through the checks in
-# `theory/momentum.py` (algebra in `theory/noisy_quadratic.py`, Monte-Carlo in `theory/weak_error.py`);
+# `theory/marginal_momentum.py` and `theory/marginal_momentum_horizons.py` (algebra in `theory/noisy_quadratic.py`, Monte-Carlo in `theory/weak_error.py`);
 # it holds no logic of its own. Each check returns a verdict, its evidence and a key number, exactly as
 # in the claims ledger (`python -m theory --out DIR`).
 
@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from IPython.display import Image, display
 
-from theory import momentum, report
+from theory import marginal_momentum, marginal_momentum_horizons, report
 from theory import noisy_quadratic as nq
 
 torch.set_num_threads(1)
@@ -35,7 +35,7 @@ def show(claim_id, outcome):
 # lrs and gradients, and runs `torch.optim.SGD` against the EMA recursion under a jittered cosine lr.
 
 # %%
-show("momentum.ema-equivalence", momentum.check_ema_equivalence())
+show("momentum.ema-equivalence", marginal_momentum.check_ema_equivalence())
 
 # %% [markdown]
 # ## 2. The noisy quadratic: same stationary variance to leading order
@@ -75,7 +75,7 @@ nq.stability_limit(nq.sgd_system()[0], nq.ETA), nq.stability_limit(A, nq.GAMMA)
 # just outside them.
 
 # %%
-show("momentum.nqm-stationary", momentum.check_nqm_stationary(figure="momentum-nqm-stationary.png"))
+show("momentum.nqm-stationary", marginal_momentum.check_nqm_stationary(figure="momentum-nqm-stationary.png"))
 
 # %% [markdown]
 # ## 3. Where momentum does help: deterministic, large-lr heavy ball
@@ -91,7 +91,7 @@ nq.heavy_ball_optimal_parameters(), nq.heavy_ball_optimal_rate(), nq.gradient_de
 # stationary losses agree too (figure: the speedup tends to 1 as ηL → 0).
 
 # %%
-show("momentum.heavy-ball", momentum.check_heavy_ball(figure="momentum-heavy-ball.png"))
+show("momentum.heavy-ball", marginal_momentum.check_heavy_ball(figure="momentum-heavy-ball.png"))
 
 # %% [markdown]
 # ## 4. Short horizon (Theorem 3.5): weak distance after time T
@@ -105,7 +105,7 @@ show("momentum.heavy-ball", momentum.check_heavy_ball(figure="momentum-heavy-bal
 # the weak distance decays strictly faster (every slope CI above (1 − α)/2).
 
 # %%
-short_horizon = momentum.check_short_horizon(figure="momentum-short-horizon.png")
+short_horizon = marginal_momentum_horizons.check_short_horizon(figure="momentum-short-horizon.png")
 show("momentum.short-horizon", short_horizon)
 pd.DataFrame([{"alpha": r["alpha"], "predicted (1-α)/2": r["predicted_slope"],
                "weak slope": r["weak_slope"]["estimate"], "weak CI": (r["weak_slope"]["low"], r["weak_slope"]["high"]),
@@ -124,7 +124,7 @@ pd.DataFrame([{"alpha": r["alpha"], "predicted (1-α)/2": r["predicted_slope"],
 # (dashed) come together as η shrinks.
 
 # %%
-show("momentum.long-horizon", momentum.check_long_horizon(figure="momentum-long-horizon.png"))
+show("momentum.long-horizon", marginal_momentum_horizons.check_long_horizon(figure="momentum-long-horizon.png"))
 
 # %% [markdown]
 # ## 6. SVAG on a small real dataset (the paper's Figure 2 at CPU scale)
@@ -133,7 +133,7 @@ show("momentum.long-horizon", momentum.check_long_horizon(figure="momentum-long-
 # beyond SGD's edge of stability: at ℓ = 1 SGDM is clearly ahead, and the gap closes as ℓ grows.
 
 # %%
-svag = momentum.check_svag(figure="momentum-svag.png")
+svag = marginal_momentum_horizons.check_svag(figure="momentum-svag.png")
 show("momentum.svag", svag)
 pd.DataFrame(svag.evidence["per_ell"])
 

@@ -3,13 +3,13 @@
 #
 # Castera, Bolte, Févotte, Pauwels (Neural Processing Letters 2022) tune SGD's step with a
 # stochastic Barzilai–Borwein (BB) estimate of the local curvature. This notebook walks through the
-# checks in `theory/barzilai_borwein.py`; it holds no logic of its own.
+# checks in `theory/step_tuned_sgd.py`; it holds no logic of its own.
 
 # %%
 import torch
 from IPython.display import Image, display
 
-from theory import barzilai_borwein as bb
+from theory import step_tuned_sgd as bb
 from theory import report
 
 torch.set_num_threads(1)

@@ -69,7 +69,7 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
     assert (root / "results/theory/claims.json").exists()
     assert pending(root) == set()
 
-    assert {rule for rule, _ in plan_after_editing(root, "theory/momentum.py")} == {"theory"}
+    assert {rule for rule, _ in plan_after_editing(root, "theory/marginal_momentum.py")} == {"theory"}
 
     plan = plan_after_editing(root, "optimizers/overshoot_sgd.py")
     assert {output for rule, output in plan if rule in ("arm", "arm_group")} == {  # smoke: grouped jobs

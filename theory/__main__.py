@@ -24,8 +24,9 @@ import torch  # noqa: E402  (after the backend is fixed)
 from theory import ledger, report  # noqa: E402
 
 CLAIM_MODULES = (
-    "theory.momentum",
-    "theory.barzilai_borwein",
+    "theory.marginal_momentum",
+    "theory.marginal_momentum_horizons",
+    "theory.step_tuned_sgd",
     "theory.overshoot",
     "theory.msam",
     "theory.adamomentum",

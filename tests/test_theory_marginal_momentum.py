@@ -1,4 +1,5 @@
-"""Tests of theory/momentum.py (paper 2, marginal value of momentum) and its helpers.
+"""Tests of theory/marginal_momentum.py and theory/marginal_momentum_horizons.py (paper 2, marginal value of
+momentum) and their helpers.
 
 Each check must say 'verified' with the paper's prediction and implementation, and 'refuted' when
 handed a wrong formula, a wrong slope or a perturbed implementation (negative controls), so that no
@@ -12,7 +13,8 @@ import pytest
 import sympy as sp
 import torch
 
-from theory import ledger, momentum, report
+from theory import ledger, marginal_momentum, report
+from theory import marginal_momentum_horizons as horizons
 from theory import noisy_quadratic as nq
 from theory.weak_error import bootstrap_interval, loglog_slope, svag_coefficients
 
@@ -51,7 +53,7 @@ SMALL_SVAG = dict(ells=(1, 4), n_replicas=16, base_steps=60, n_resamples=500)
 
 def test_all_momentum_claims_are_registered():
     assert set(MOMENTUM_CLAIMS) <= set(ledger.REGISTRY)
-    assert all(ledger.REGISTRY[claim_id].paper == momentum.PAPER for claim_id in MOMENTUM_CLAIMS)
+    assert all(ledger.REGISTRY[claim_id].paper == marginal_momentum.PAPER for claim_id in MOMENTUM_CLAIMS)
 
 
 @pytest.mark.parametrize("claim_id", ["momentum.ema-equivalence", "momentum.heavy-ball", "momentum.long-horizon"])
@@ -64,29 +66,29 @@ def test_claim_returns_a_valid_entry(claim_id):
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.ema-equivalence
+# marginal_momentum.ema-equivalence
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.refutes("momentum.ema-equivalence")
 def test_ema_equivalence_refuted_when_ema_lr_is_not_rescaled():
-    outcome = momentum.check_ema_equivalence(ema_lr=lambda lr, beta: lr, n_symbolic_steps=3, n_numeric_steps=50)
+    outcome = marginal_momentum.check_ema_equivalence(ema_lr=lambda lr, beta: lr, n_symbolic_steps=3, n_numeric_steps=50)
     assert outcome.verdict == "refuted"
     assert not any(outcome.evidence["symbolic_identity_by_step"])
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.nqm-stationary
+# marginal_momentum.nqm-stationary
 # ---------------------------------------------------------------------------------------------
 
 def test_nqm_derived_forms():
-    assert nq.is_identity(nq.sgd_stationary_variance(), nq.parse(momentum.SGD_STATIONARY_VARIANCE))
-    assert nq.is_identity(nq.sgdm_stationary_variance(), nq.parse(momentum.SGDM_STATIONARY_VARIANCE))
+    assert nq.is_identity(nq.sgd_stationary_variance(), nq.parse(marginal_momentum.SGD_STATIONARY_VARIANCE))
+    assert nq.is_identity(nq.sgdm_stationary_variance(), nq.parse(marginal_momentum.SGDM_STATIONARY_VARIANCE))
     first_order = sp.series(nq.matched_variance_ratio(), nq.GAMMA, 0, 2).removeO()
     assert nq.is_identity(first_order, 1 - nq.BETA * nq.GAMMA * nq.H / (1 - nq.BETA ** 2))
 
 
 def test_nqm_verified_with_true_formulas():
-    assert momentum.check_nqm_stationary(**SMALL_NQM).verdict == "verified"
+    assert marginal_momentum.check_nqm_stationary(**SMALL_NQM).verdict == "verified"
 
 
 @pytest.mark.refutes("momentum.nqm-stationary")
@@ -97,23 +99,23 @@ def test_nqm_verified_with_true_formulas():
     dict(sgdm_limit="2/(h*(1 - beta))"),
 ])
 def test_nqm_refuted_with_wrong_formula(wrong):
-    assert momentum.check_nqm_stationary(**wrong, **SMALL_NQM).verdict == "refuted"
+    assert marginal_momentum.check_nqm_stationary(**wrong, **SMALL_NQM).verdict == "refuted"
 
 
 def test_nqm_monte_carlo_alone_refutes_a_wrong_variance():
     """Independently of the algebra, the simulation catches an O(ηh) error in a stated variance."""
-    outcome = momentum.check_nqm_stationary(sgd_variance="eta*sigma**2/(2*h)", **SMALL_NQM)
+    outcome = marginal_momentum.check_nqm_stationary(sgd_variance="eta*sigma**2/(2*h)", **SMALL_NQM)
     covered = {(p["lr"], p["beta"]): p["covered"] for p in outcome.evidence["monte_carlo"]}
     assert not covered[(1.0, 0.0)] and not covered[(1.9, 0.0)]
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.short-horizon
+# marginal_momentum.short-horizon
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("reading", ["bound", "strictly-faster"])
 def test_short_horizon_verified_with_the_matched_lr(reading):
-    outcome = momentum.check_short_horizon(reading=reading, **SMALL_SHORT)
+    outcome = horizons.check_short_horizon(reading=reading, **SMALL_SHORT)
     assert outcome.verdict == "verified", outcome.key_number
 
 
@@ -122,26 +124,26 @@ def test_short_horizon_verified_with_the_matched_lr(reading):
 def test_short_horizon_refuted_when_the_sgdm_lr_is_not_matched(reading):
     """The plausible slip γ = η instead of η(1 − β): the two methods then follow different SDEs, the weak distance
     stops shrinking with η, and both readings must say refuted."""
-    outcome = momentum.check_short_horizon(matched_lr=wrong_matched_lr, reading=reading, **SMALL_SHORT)
+    outcome = horizons.check_short_horizon(matched_lr=wrong_matched_lr, reading=reading, **SMALL_SHORT)
     assert outcome.verdict == "refuted", outcome.key_number
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.large-lr
+# marginal_momentum.large-lr
 # ---------------------------------------------------------------------------------------------
 
 SMALL_LARGE_LR = dict(n_steps=600, n_chains=8)
 
 
 def test_large_lr_verified_with_the_matched_lr():
-    outcome = momentum.check_large_lr(**SMALL_LARGE_LR)
+    outcome = marginal_momentum.check_large_lr(**SMALL_LARGE_LR)
     assert outcome.verdict == "verified", outcome.key_number
 
 
 @pytest.mark.refutes("momentum.large-lr")
 def test_large_lr_refuted_when_the_sgdm_lr_is_not_matched():
     """γ = η instead of η(1 − β): SGDM then runs 1/(1 − β) = 10x hotter and diverges too inside the window."""
-    outcome = momentum.check_large_lr(matched_lr=wrong_matched_lr, **SMALL_LARGE_LR)
+    outcome = marginal_momentum.check_large_lr(matched_lr=wrong_matched_lr, **SMALL_LARGE_LR)
     assert outcome.verdict == "refuted", outcome.key_number
     assert any(point["inside_window"] and point["sgdm_diverged"] for point in outcome.evidence["points"])
 
@@ -158,23 +160,23 @@ def test_bootstrap_interval_covers_known_mean():
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.long-horizon
+# marginal_momentum.long-horizon
 # ---------------------------------------------------------------------------------------------
 
 def test_long_horizon_verified_small():
-    outcome = momentum.check_long_horizon(**SMALL_LONG)
+    outcome = horizons.check_long_horizon(**SMALL_LONG)
     assert outcome.verdict == "verified", outcome.key_number
 
 
 @pytest.mark.refutes("momentum.long-horizon")
 @pytest.mark.parametrize("matched_lr", [wrong_matched_lr, lambda lr, beta: 2 * lr * (1 - beta)])
 def test_long_horizon_refuted_with_unmatched_lr(matched_lr):
-    outcome = momentum.check_long_horizon(matched_lr=matched_lr, **SMALL_LONG)
+    outcome = horizons.check_long_horizon(matched_lr=matched_lr, **SMALL_LONG)
     assert outcome.verdict == "refuted", outcome.key_number
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.heavy-ball
+# marginal_momentum.heavy-ball
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.refutes("momentum.heavy-ball")
@@ -185,17 +187,17 @@ def test_long_horizon_refuted_with_unmatched_lr(matched_lr):
     dict(matched_lr=wrong_matched_lr),
 ])
 def test_heavy_ball_refuted(wrong):
-    assert momentum.check_heavy_ball(**wrong, n_steps=400).verdict == "refuted"
+    assert marginal_momentum.check_heavy_ball(**wrong, n_steps=400).verdict == "refuted"
 
 
 def test_heavy_ball_rates_derived():
-    assert nq.is_identity(nq.heavy_ball_optimal_rate(), nq.parse(momentum.HEAVY_BALL_RATE))
-    assert nq.is_identity(nq.gradient_descent_optimal_rate(), nq.parse(momentum.GRADIENT_DESCENT_RATE))
-    assert momentum.heavy_ball_mode_radius(0.3, 0.0, np.array([1.0, 5.0])) == pytest.approx(0.7)  # max |1 − ηλ|
+    assert nq.is_identity(nq.heavy_ball_optimal_rate(), nq.parse(marginal_momentum.HEAVY_BALL_RATE))
+    assert nq.is_identity(nq.gradient_descent_optimal_rate(), nq.parse(marginal_momentum.GRADIENT_DESCENT_RATE))
+    assert marginal_momentum.heavy_ball_mode_radius(0.3, 0.0, np.array([1.0, 5.0])) == pytest.approx(0.7)  # max |1 − ηλ|
 
 
 # ---------------------------------------------------------------------------------------------
-# momentum.svag
+# marginal_momentum.svag
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ell", [1, 2, 8])
@@ -206,13 +208,13 @@ def test_svag_coefficients_keep_mean_and_amplify_variance(ell):
 
 
 def test_svag_verified_small():
-    outcome = momentum.check_svag(**SMALL_SVAG)
+    outcome = horizons.check_svag(**SMALL_SVAG)
     assert outcome.verdict == "verified", outcome.key_number
 
 
 @pytest.mark.refutes("momentum.svag")
 def test_svag_refuted_with_unmatched_lr():
-    outcome = momentum.check_svag(matched_lr=wrong_matched_lr, **SMALL_SVAG)
+    outcome = horizons.check_svag(matched_lr=wrong_matched_lr, **SMALL_SVAG)
     assert outcome.verdict == "refuted", outcome.key_number
 
 

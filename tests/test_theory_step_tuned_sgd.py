@@ -7,9 +7,9 @@ import pytest
 
 from optimizer_problems import single_threaded_torch  # noqa: F401 (autouse fixture)
 from optimizers.step_tuned_sgd import StepTunedSGD
-from theory import barzilai_borwein as bb
+from theory import step_tuned_sgd as bb
 from theory import ledger, report
-from theory.barzilai_borwein import ss, sy
+from theory.step_tuned_sgd import ss, sy
 
 ROSENBROCK_LR = bb.PROBLEMS["noisy Rosenbrock"][1]
 
