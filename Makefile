@@ -10,7 +10,7 @@ ENV_STAMP := $(VENV)/.installed
 DATA_STAMP := data/.installed
 CORES ?= all
 
-.PHONY: help setup reproduce test smoke lint system-deps lock benchmark clean
+.PHONY: help setup reproduce test smoke lint archive system-deps lock benchmark clean
 .DEFAULT_GOAL := help
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make test         set up, then run the test suite"
 	@echo "make smoke        set up, then run the whole pipeline on tiny sizes (< 3 min)"
 	@echo "make lint         snakemake --lint of the pipeline (CI runs it)"
+	@echo "make archive      the results as one verifiable .tar.gz (results/inertia-archive.tar.gz)"
 	@echo "make system-deps  root: Debian Fashion-MNIST and LaTeX (apt-get)"
 	@echo "make benchmark    time optimizer steps on ResNet-50 shapes"
 	@echo "make lock         re-pin requirements.lock and environment.yml from .venv"
@@ -43,6 +44,9 @@ test: setup
 
 smoke: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/smoke.yaml --directory .smoke
+
+archive: setup
+	$(BIN)/snakemake --cores $(CORES) archive
 
 lint: setup
 	$(BIN)/snakemake --lint

@@ -1,7 +1,7 @@
 """The whole pipeline on the smoke protocol, in a copy of the repository: every experiment's rules, tables, figures
-and verdicts are made; a second invocation finds nothing to do; and an edited source file reruns exactly what runs
-it (a theory module: the ledger; an optimizer: the arms that use it, their report and the ledger, whose checks
-run it; a report: that report)."""
+and verdicts are made; a second invocation finds nothing to do; the archive of the results verifies; and an edited
+source file reruns exactly what runs it (a theory module: the ledger; an optimizer: the arms that use it, their
+report and the ledger, whose checks run it; a report: that report)."""
 
 import csv
 import io
@@ -68,6 +68,12 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
         assert (root / "benchmarks/output" / experiment / "report.tsv").exists()
     assert (root / "results/theory/claims.json").exists()
     assert pending(root) == set()
+
+    packed = snakemake(root, "archive")
+    assert packed.returncode == 0, packed.stderr[-3000:]
+    verified = subprocess.run([sys.executable, "-m", "experiments.archive", "verify", "results/inertia-archive.tar.gz"],
+                              cwd=root, capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stderr
 
     assert {rule for rule, _ in plan_after_editing(root, "theory/marginal_momentum.py")} == {"theory"}
 
