@@ -69,7 +69,9 @@ def test_smoke_pipeline_makes_every_report_then_reruns_only_what_an_edit_affects
     assert (root / "results/theory/claims.json").exists()
     assert pending(root) == set()
 
-    packed = snakemake(root, "archive")
+    # The target goes first: --configfile takes every word after it as a config file.
+    packed = subprocess.run([sys.executable, "-m", "snakemake", "archive", "--cores", "2", "--configfile",
+                             "config/smoke.yaml"], cwd=root, capture_output=True, text=True)
     assert packed.returncode == 0, packed.stderr[-3000:]
     verified = subprocess.run([sys.executable, "-m", "experiments.archive", "verify", "results/inertia-archive.tar.gz"],
                               cwd=root, capture_output=True, text=True, timeout=120)
