@@ -14,6 +14,7 @@ rule theory:
     benchmark:
         "benchmarks/output/theory/theory.tsv"
     threads: 1
+    priority: 50  # one ~70 s job with no inputs to wait for: started first, it is never the run's last job
     conda:
         ENVIRONMENT
     shell:
