@@ -21,6 +21,7 @@ each with its digest. The first problem found is the one line printed, with exit
 """
 
 import argparse
+import collections
 import gzip
 import hashlib
 import io
@@ -30,8 +31,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 from experiments import atomic
-
-ROOT = Path(__file__).resolve().parents[1]
+from experiments.sources import ROOT
 TOP = "inertia"
 MANIFEST = "MANIFEST.sha256"
 COMMIT = "COMMIT"
@@ -121,7 +121,7 @@ def verify(archive: Path) -> int:
         except (OSError, tarfile.TarError, EOFError) as error:
             raise ArchiveError(f"{archive}: damaged ({error})") from None
         paths = [member_path(member) for member in members]  # every member checked before any is read
-        duplicates = sorted({path for path in paths if paths.count(path) > 1})
+        duplicates = sorted(path for path, count in collections.Counter(paths).items() if count > 1)
         if duplicates:
             raise ArchiveError(f"{duplicates[0]}: stored more than once")
         if MANIFEST not in paths:
