@@ -44,12 +44,19 @@ wildcard_constraints:
 include: "workflow/rules/theory.smk"
 include: "workflow/rules/arms.smk"
 include: "workflow/rules/reports.smk"
+include: "workflow/rules/html_report.smk"
+include: "workflow/rules/paper.smk"
+
+
+RESULTS = [*rules.theory.output, *expand("results/{experiment}/verdict.md", experiment=EXPERIMENTS)]
 
 
 rule all:
     input:
-        rules.theory.output,
-        expand("results/{experiment}/verdict.md", experiment=EXPERIMENTS),
+        RESULTS,
+        rules.paper.output,
+        rules.html_report.output,
+        "results/inertia-archive.tar.gz",  # rule archive, below: it packs all of the above
 
 
 include: "workflow/rules/archive.smk"

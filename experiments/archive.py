@@ -3,13 +3,16 @@
     python -m experiments.archive pack --out results/inertia-archive.tar.gz     (rule archive; make archive)
     python -m experiments.archive verify results/inertia-archive.tar.gz
 
-**Contents** (paths relative to the project root, under one top folder ``inertia/``): the configs
-(``config/*.yaml``), ``requirements.lock``, every experiment's ``protocol.json``, every run's ``config.json``,
-``summary.json`` and ``metrics.jsonl`` (checkpoints are left out: they are large and rebuilt by the runs), the
-experiments' tables, figures and ``verdict.md``, the arm and job JSONs, the theory ledger (``results/theory``:
-claims and figures), the report (``results/report.html``) and the paper (``paper/build/paper.pdf``) where they have
-been built, and ``COMMIT`` (the git commit the results came from, ``-dirty`` if the tree had changes).
-``MANIFEST.sha256`` lists ``<sha256>  <path>`` for every other member, as ``sha256sum -c`` reads it.
+**Contents** (under one top folder ``inertia/``). From the checkout: the citation metadata and licence
+(``CITATION.cff``, ``.zenodo.json``, ``LICENSE``), the configs (``config/*.yaml``) and ``requirements.lock``. From
+the pipeline's working directory (the project root, or the folder ``--directory`` names, e.g. ``.smoke``): every
+experiment's ``protocol.json``, every run's ``config.json``, ``summary.json`` and ``metrics.jsonl`` (checkpoints are
+left out: they are large and rebuilt by the runs), the experiments' tables, figures, ``verdict.md`` and
+``verdict.json``, the arm and job JSONs, the theory ledger (``results/theory``: claims and figures), the software
+environment (``results/environment.json``), the report (``results/report.html``) and the paper
+(``paper/build/paper.pdf`` and its generated tables and numbers) where they have been built. And ``COMMIT`` (the
+git commit the results came from, ``-dirty`` if the tree had changes). ``MANIFEST.sha256`` lists
+``<sha256>  <path>`` for every other member, as ``sha256sum -c`` reads it.
 
 The archive is a pure function of those files: members sorted by path, mode 0644, owner 0, mtime 0, and a gzip
 header without a time stamp, so packing the same results twice gives the same bytes.
@@ -35,12 +38,13 @@ from experiments.sources import ROOT
 TOP = "inertia"
 MANIFEST = "MANIFEST.sha256"
 COMMIT = "COMMIT"
-PATTERNS = (
-    "config/*.yaml", "requirements.lock",
-    "results/**/protocol.json", "results/**/verdict.md", "results/**/tables/*", "results/**/figures/*",
-    "results/**/arms/**/*.json", "results/**/jobs/*.json", "results/**/speed.json",
+PROJECT_PATTERNS = ("CITATION.cff", ".zenodo.json", "LICENSE", "config/*.yaml", "requirements.lock")  # the checkout's
+OUTPUT_PATTERNS = (  # the pipeline's, under its working directory (the project root, or --directory)
+    "results/**/protocol.json", "results/**/verdict.md", "results/**/verdict.json", "results/**/tables/*",
+    "results/**/figures/*", "results/**/arms/**/*.json", "results/**/jobs/*.json", "results/**/speed.json",
     "results/**/runs/**/config.json", "results/**/runs/**/summary.json", "results/**/runs/**/metrics.jsonl",
-    "results/theory/claims.*", "results/theory/figures/*", "results/report.html", "paper/build/paper.pdf",
+    "results/theory/claims.*", "results/theory/figures/*", "results/environment.json", "results/report.html",
+    "paper/build/paper.pdf", "paper/build/generated/*",
 )
 
 
@@ -48,12 +52,23 @@ class ArchiveError(ValueError):
     """An archive that fails verification; the message names the member and what is wrong with it."""
 
 
-def archived_files(root: Path = ROOT) -> list[str]:
-    """The project files the archive holds (``PATTERNS``), as sorted POSIX paths relative to ``root``; temporary
-    files (names starting with ``.``) are skipped."""
-    found = {path for pattern in PATTERNS for path in root.glob(pattern)
-             if path.is_file() and not path.name.startswith(".")}
-    return sorted(path.relative_to(root).as_posix() for path in found)
+def _matches(base: Path, patterns: tuple[str, ...]) -> dict[str, Path]:
+    """``{relative POSIX path: file}`` of ``patterns`` under ``base``; temporary files (names starting with ``.``)
+    are skipped unless a pattern names them exactly (``.zenodo.json``)."""
+    found = {path for pattern in patterns for path in base.glob(pattern)
+             if path.is_file() and (not path.name.startswith(".") or path.relative_to(base).as_posix() == pattern)}
+    return {path.relative_to(base).as_posix(): path for path in found}
+
+
+def archived_sources(root: Path = ROOT, workdir: Path | None = None) -> dict[str, Path]:
+    """The files the archive holds, by member path: ``PROJECT_PATTERNS`` from the checkout ``root``,
+    ``OUTPUT_PATTERNS`` from the pipeline's working directory ``workdir`` (``root`` when not given)."""
+    return {**_matches(root, PROJECT_PATTERNS), **_matches(root if workdir is None else workdir, OUTPUT_PATTERNS)}
+
+
+def archived_files(root: Path = ROOT, workdir: Path | None = None) -> list[str]:
+    """The member paths of ``archived_sources``, sorted."""
+    return sorted(archived_sources(root, workdir))
 
 
 def commit_of(root: Path = ROOT) -> str:
@@ -84,9 +99,10 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def pack(out: Path, root: Path = ROOT) -> Path:
-    """Write the archive of ``root``'s results to ``out`` (atomically) and return its path."""
-    members = {path: (root / path).read_bytes() for path in archived_files(root)}
+def pack(out: Path, root: Path = ROOT, workdir: Path | None = None) -> Path:
+    """Write the archive of the checkout ``root`` and the results under ``workdir`` (``root`` when not given) to
+    ``out`` (atomically) and return its path."""
+    members = {path: file.read_bytes() for path, file in sorted(archived_sources(root, workdir).items())}
     members[COMMIT] = (commit_of(root) + "\n").encode()
     members[MANIFEST] = manifest_text(members).encode()
     return atomic.replace_atomically(out, lambda file: file.write(tar_gz(members)))
@@ -145,14 +161,17 @@ def verify(archive: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.archive", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    packing = commands.add_parser("pack", help="write the archive of this checkout's results")
+    packing = commands.add_parser("pack", help="write the archive of this checkout and its results")
     packing.add_argument("--out", required=True, type=Path)
+    packing.add_argument("--directory", default=Path("."), type=Path,
+                         help="the pipeline's working directory, where results/ and paper/build/ are (default: .)")
     checking = commands.add_parser("verify", help="check an archive's manifest and members")
     checking.add_argument("archive", type=Path)
     arguments = parser.parse_args(argv)
     if arguments.command == "pack":
-        path = pack(arguments.out)
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {len(archived_files())} files + {COMMIT})")
+        path = pack(arguments.out, workdir=arguments.directory)
+        count = len(archived_files(workdir=arguments.directory))
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {count} files + {COMMIT})")
         return 0
     try:
         count = verify(arguments.archive)

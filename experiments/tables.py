@@ -115,13 +115,18 @@ def markdown(frame: pd.DataFrame, *, caption: str, protocol_sha256: str | None =
 
 def latex(frame: pd.DataFrame, *, caption: str, protocol_sha256: str | None = None, float_format: str = "{:.4g}",
           label: str | None = None, column_format: str | None = None, longtable: bool = False,
-          escape: bool = True) -> str:
+          escape: bool = True, source: str | None = None) -> str:
     """The frame as a booktabs LaTeX table (``\\toprule``/``\\midrule``/``\\bottomrule``) with the caption (and
     the protocol's SHA-256) in ``\\caption``; a ``longtable`` if asked, which breaks across pages and repeats its
     heading. With ``escape`` every cell and heading goes through ``latex_escape``; without, the cells are taken
     to be LaTeX already (the caller escaped them). Default columns: numbers ``r``, the rest ``l``; a
     ``column_format`` with ``>{...}`` column types needs the array package. The first line, a comment, names
-    the packages the including document needs."""
+    the packages the including document needs.
+
+    Two hooks let a document that includes many tables present them alike, and are no-ops elsewhere (defined with
+    ``\\providecommand``): ``\\fitwidth{<tabular>}`` around a plain tabular (the paper scales a table wider than
+    the text down to its width) and, with ``source`` (the table's path without suffix), ``\\tablesource{source}``
+    at the end of the caption (the paper names there the rule and file the table came from)."""
     table = _columns(frame)
     if escape:
         cells = table.map(lambda value: latex_escape(format_cell(value, float_format)))
@@ -133,10 +138,16 @@ def latex(frame: pd.DataFrame, *, caption: str, protocol_sha256: str | None = No
     full_caption = latex_escape(caption)
     if protocol_sha256:
         full_caption += rf" Protocol SHA-256: \texttt{{{latex_escape(protocol_sha256)}}}."
+    if source is not None:
+        full_caption += rf"\tablesource{{{source}}}"
     needs = ", ".join(["booktabs"] + ["longtable"] * longtable + ["array"] * (">{" in column_format))
+    body = cells.to_latex(index=False, escape=False, caption=full_caption, label=label,
+                          column_format=column_format, longtable=longtable)
+    if not longtable:
+        body = body.replace(r"\begin{tabular}", r"\fitwidth{\begin{tabular}")
+        body = body.replace(r"\end{tabular}", r"\end{tabular}}")
     return (f"% Written by the pipeline; do not edit by hand. Needs \\usepackage{{{needs}}}.\n"
-            + cells.to_latex(index=False, escape=False, caption=full_caption, label=label,
-                             column_format=column_format, longtable=longtable))
+            + r"\providecommand{\fitwidth}[1]{#1}\providecommand{\tablesource}[1]{}" + "\n" + body)
 
 
 def write_table(frame: pd.DataFrame, stem: str | os.PathLike, *, caption: str, protocol_sha256: str | None = None,
@@ -153,5 +164,5 @@ def write_table(frame: pd.DataFrame, stem: str | os.PathLike, *, caption: str, p
                           markdown(frame, caption=caption, protocol_sha256=protocol_sha256, float_format=float_format)),
         atomic.write_text(stem.with_name(stem.name + ".tex"),
                           latex(frame, caption=caption, protocol_sha256=protocol_sha256, float_format=float_format,
-                                label=f"tab:{stem.name}")),
+                                label=f"tab:{stem.name}", source=stem.as_posix())),
     ]

@@ -1,7 +1,15 @@
-"""What every report test shares: the report's inputs written as the pipeline writes them, and the check that every
-table (CSV, Markdown with the protocol's SHA-256, LaTeX) and figure (PDF, PNG) exists."""
+"""What every report test shares: the report's inputs written as the pipeline writes them, the check that every
+table (CSV, Markdown with the protocol's SHA-256, LaTeX) and figure (PDF, PNG) exists, and the check of verdict.json's
+shape and of its agreement with verdict.md."""
 
 import json
+import math
+import re
+
+from experiments.reports import common
+
+# Every verdict word a report uses: the shared three, Overshoot's own, the leaderboard's "findings only".
+VERDICT_WORDS = {common.SUPPORTS, common.CONTRADICTS, common.UNDECIDED, "supported", "contradicted", common.NO_VERDICT}
 
 
 def write_inputs(tmp_path, protocol: dict, arms: dict, *, speed: dict | None = None,
@@ -36,3 +44,26 @@ def assert_files(out, tables, figures, sha: str) -> str:
         for extension in ("pdf", "png"):
             assert (out / "figures" / f"{stem}.{extension}").stat().st_size > 1000, (stem, extension)
     return (out / "verdict.md").read_text()
+
+
+def assert_verdict_json(out, experiment: str, claims, overall: str | None = None, printed: str | None = None) -> dict:
+    """verdict.json next to verdict.md, of the fixed shape, for ``experiment``, with exactly the claim names
+    ``claims``; its overall verdict is verdict.md's ("**Overall: …**", Overshoot's "**Verdict: …**"), or ``overall``
+    where verdict.md states none; among the paths the CLI ``printed``, if given. Returns its content."""
+    if printed is not None:
+        assert str(out / "verdict.json") in printed.splitlines()
+    record = json.loads((out / "verdict.json").read_text())
+    assert set(record) == {"experiment", "overall", "claims", "numbers"}
+    assert record["experiment"] == experiment
+    assert set(record["claims"]) == set(claims)
+    assert all(common.CLAIM_NAME.fullmatch(name) for name in record["claims"]), record["claims"]
+    assert {record["overall"], *record["claims"].values()} <= VERDICT_WORDS, record
+    assert all(common.NUMBER_NAME.fullmatch(name) for name in record["numbers"]), record["numbers"]
+    assert all(value is None or (isinstance(value, float) and math.isfinite(value))
+               for value in record["numbers"].values()), record["numbers"]
+    stated = re.search(r"\*\*(?:Overall|Verdict): (.+?)\.?\*\*", (out / "verdict.md").read_text())
+    assert stated is not None or overall is not None, "verdict.md states no overall verdict: pass the expected one"
+    assert record["overall"] == (overall if stated is None else stated.group(1))
+    if overall is not None:
+        assert record["overall"] == overall
+    return record

@@ -53,6 +53,17 @@ def test_pack_holds_the_results_and_verifies(project, tmp_path):
     assert archive.verify(packed) == len(members) - 1
 
 
+def test_results_come_from_the_working_directory_and_the_configs_from_the_checkout(project, tmp_path):
+    """``snakemake --directory .smoke``: the archive holds that folder's results, not the project root's."""
+    workdir = tmp_path / "smoke"
+    (workdir / "results/demo").mkdir(parents=True)
+    (workdir / "results/demo/verdict.md").write_text("# the smoke verdict\n")
+    members = members_of(archive.pack(tmp_path / "a.tar.gz", project, workdir))
+    assert members["results/demo/verdict.md"] == b"# the smoke verdict\n"
+    assert "results/demo/protocol.json" not in members  # the root's results stay out
+    assert members["config/config.yaml"] == b"experiments: {}\n" and "requirements.lock" in members
+
+
 def test_packing_twice_gives_the_same_bytes(project, tmp_path):
     assert archive.pack(tmp_path / "a.tar.gz", project).read_bytes() == \
         archive.pack(tmp_path / "b.tar.gz", project).read_bytes()

@@ -1,7 +1,8 @@
 """Tests of experiments.reports.adamomentum on synthetic arm results with known outcomes: AdaMomentum level with SGDM
 on the vision workload and clearly ahead of every baseline on the language one supports both claims; behind SGDM and
 behind Adam contradicts them; stability counts, the lr range and the generalisation gap come out as built; the CLI
-writes every file, also with one evaluation seed and every tuning point diverged."""
+writes every file, verdict.json agreeing with verdict.md, also with one evaluation seed and every tuning point
+diverged."""
 
 import math
 
@@ -10,7 +11,7 @@ import pytest
 
 from experiments.reports import adamomentum as report
 
-from report_files import assert_files, write_inputs
+from report_files import assert_files, assert_verdict_json, write_inputs
 
 SEEDS = [0, 1, 2, 3, 4]
 GRID = [0.000125, 0.00025, 0.0005, 0.001, 0.002, 0.004]
@@ -87,6 +88,9 @@ def test_behind_sgdm_and_behind_adam_contradicts_both():
     shifts = {("fmnist-2c2d", "adamomentum"): -0.05, ("rt-minilm", "adam"): 0.05}
     decided = report.decide(protocol(), build(shifts))
     assert decided["domains"] == {"vision": report.CONTRADICTS, "language": report.CONTRADICTS}
+    claims, overall, numbers = report.verdict_summary(decided)
+    assert claims == {"vision": report.CONTRADICTS, "language": report.CONTRADICTS} and overall == report.CONTRADICTS
+    assert numbers["difference.rt-minilm.adam.mean"] == pytest.approx(-0.05, abs=0.002)
     assert decided["rows"][1]["verdicts"]["adam"] == report.CONTRADICTS
     # All level on language: not ahead of anyone by more than δ, so "state of the art" is contradicted too.
     assert report.decide(protocol(), build({}))["domains"]["language"] == report.CONTRADICTS
@@ -145,12 +149,17 @@ def assert_every_file(out) -> str:
     return verdict
 
 
-def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
+def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, capsys):
     arms = build({("rt-minilm", "adamomentum"): 0.05})
     arms["fmnist-2c2d", "sgdm"] = arm("fmnist-2c2d", "sgdm", list(0.8 + noise(0.01, 0)), lr=GRID[-1])
     assert report.main(write_inputs(tmp_path, protocol(), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "**Language (state of the art): supports.**" in verdict
+    # verdict.md states no overall verdict: both domains support, so the combined one does.
+    record = assert_verdict_json(tmp_path / "out", "adamomentum", report.DOMAINS, report.SUPPORTS,
+                                 printed=capsys.readouterr().out)
+    assert "**Vision (comparable to sgdm): supports.**" in verdict and record["claims"]["language"] == report.SUPPORTS
+    assert record["numbers"]["difference.rt-minilm.adam.mean"] == pytest.approx(0.05, abs=0.002)
     table = (tmp_path / "out" / "tables" / "comparison_fmnist-2c2d.md").read_text()
     lines = [line for line in table.splitlines() if "grid max" in line]
     assert len(lines) == 1 and "sgdm" in lines[0]
@@ -164,6 +173,8 @@ def test_one_seed_and_every_tuning_point_diverged_still_give_every_file(tmp_path
     assert decided["domains"] == {"vision": report.UNDECIDED, "language": report.UNDECIDED}  # no interval
     assert report.main(write_inputs(tmp_path, protocol([0]), arms)) == 0
     assert_every_file(tmp_path / "out")
+    record = assert_verdict_json(tmp_path / "out", "adamomentum", report.DOMAINS, report.UNDECIDED)
+    assert record["claims"] == dict.fromkeys(report.DOMAINS, report.UNDECIDED)
     stability = (tmp_path / "out" / "tables" / "stability.md").read_text()
     assert "every grid point diverged" in stability
 

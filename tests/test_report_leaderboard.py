@@ -1,13 +1,13 @@
 """Tests of experiments.reports.leaderboard on hand-built arm results whose ranks, performance ratios and profiles
 are known: two workloads (an accuracy and a loss) and three methods, one of which diverges on the loss task and
-never reaches the accuracy target; the CLI writes every file from per-method list files and from one file per arm;
-one seed with a method diverged everywhere still gives every file."""
+never reaches the accuracy target; the CLI writes every file from per-method list files and from one file per arm,
+verdict.json without claims among them; one seed with a method diverged everywhere still gives every file."""
 
 import math
 
 import numpy as np
 import pytest
-from report_files import assert_files, write_inputs
+from report_files import assert_files, assert_verdict_json, write_inputs
 
 from experiments.reports import common
 from experiments.reports import leaderboard as report
@@ -170,13 +170,18 @@ def assert_every_file(out) -> str:
 
 
 @pytest.mark.parametrize("per_method", [True, False])
-def test_the_cli_writes_every_file_from_either_form_of_arms_file(tmp_path, per_method):
+def test_the_cli_writes_every_file_from_either_form_of_arms_file(tmp_path, capsys, per_method):
     arms = known_arms()
     arms["accuracy", "m2"]["tuning"]["chosen_point"] = {"lr": GRID[-1]}  # an edge flag to show
     arms["accuracy", "m2"]["tuning"]["edge"] = ["lr"]
     assert report.main(write_inputs(tmp_path, protocol(), arms, per_method=per_method)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "best **m1**" in verdict and "accuracy/m2" in verdict  # the best method; the arm on its grid's edge
+    # No verdict, so no claims; the numbers the findings and the mean-rank table quote.
+    record = assert_verdict_json(tmp_path / "out", "leaderboard", (), common.NO_VERDICT,
+                                 printed=capsys.readouterr().out)
+    assert {"best-minus-second.accuracy.mean", "mean-rank.m1.mean", "profile-area.fixed-budget.m1",
+            "profile-area.to-target.m3"} <= set(record["numbers"])
     assert "lr at grid max" in (tmp_path / "out" / "tables" / "ranking.md").read_text()
 
 
@@ -191,6 +196,8 @@ def test_one_seed_and_a_method_diverged_everywhere_still_give_every_file(tmp_pat
     assert result["ratios_fixed"]["accuracy"]["m3"] == math.inf
     assert report.main(write_inputs(tmp_path, protocol(evaluation=[1]), arms, per_method=True)) == 0
     assert_every_file(tmp_path / "out")
+    numbers = assert_verdict_json(tmp_path / "out", "leaderboard", (), common.NO_VERDICT)["numbers"]
+    assert numbers["mean-rank.m1.low"] is None and numbers["mean-rank.m1.mean"] is not None
 
 
 def test_a_workload_missing_a_method_is_left_out_of_the_mean_rank_and_the_profiles():

@@ -1,6 +1,7 @@
 """Tests of experiments.reports.marginal_momentum on synthetic arm results with known outcomes: equal SGD and SGDM
 support "no difference" and refute "SGDM ahead", a large shift contradicts equivalence, a shrinking SVAG gap
-supports the claim and a constant or growing one does not; the CLI writes every file and edge flags show."""
+supports the claim and a constant or growing one does not; verdict.json follows each; the CLI writes every file,
+verdict.json agreeing with verdict.md, and edge flags show."""
 
 import math
 
@@ -142,6 +143,9 @@ def test_finetune_equivalence_per_task_and_overall():
     rows, overall = report.decide_finetune(protocol(analysis, ["sst2", "trec"]), arms)
     assert [row["verdict"] for row in rows] == [report.SUPPORTS, report.CONTRADICTS]
     assert overall == report.CONTRADICTS
+    claims, json_overall, numbers = report.comparison_summary(rows, overall)
+    assert claims == {"sst2": report.SUPPORTS, "trec": report.CONTRADICTS} and json_overall == report.CONTRADICTS
+    assert numbers["difference.trec.mean"] == pytest.approx(-0.1, abs=0.005)
 
 
 SVAG_ANALYSIS = {"baseline": "sgdm", "compared": "sgd", "tuned_workload": "svag-1"}
@@ -179,6 +183,10 @@ def test_a_constant_or_growing_svag_gap_does_not_support_it():
     growing = report.decide_svag(protocol(SVAG_ANALYSIS, names),
                                  svag_arms(lambda ell: 0.01 * ell, lambda ell: 0.02 * ell))
     assert all(decision["verdict"] == report.CONTRADICTS for decision in growing["decisions"].values())
+    claims, overall, numbers = report.svag_summary(growing)
+    assert claims == {"accuracy": report.CONTRADICTS, "train-loss": report.CONTRADICTS}
+    assert overall == report.CONTRADICTS and numbers["gap-reduction.accuracy.high"] < 0
+    assert numbers["gap.accuracy.ell-8.mean"] == pytest.approx(-0.08, abs=0.005)
     # No gap at ℓ = 1: nothing to shrink, whatever happens later.
     none = report.decide_svag(protocol(SVAG_ANALYSIS, names), svag_arms(lambda ell: 0.0, lambda ell: 0.0))
     assert all(decision["verdict"] == report.UNDECIDED for decision in none["decisions"].values())
@@ -194,7 +202,7 @@ def write_inputs(tmp_path, analysis: dict, arms: dict) -> list[str]:
     ("finetune", ["finetune_accuracy", "finetune_seeds"], ["finetune_sweep"]),
     ("svag", ["svag_by_ell", "svag_gap_shrinkage", "svag_seeds"], ["svag_by_ell", "svag_train_loss_curves"]),
 ])
-def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, part, tables, figures):
+def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, capsys, part, tables, figures):
     if part == "vision":
         analysis, arms = VISION_ANALYSIS, vision_arms({}, eta={"batch-1024": GRID[-1]})
     elif part == "finetune":
@@ -206,6 +214,15 @@ def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, part, tables, 
     assert report.main([part, *write_inputs(tmp_path, analysis, arms)]) == 0
     out = tmp_path / "out"
     verdict = report_files.assert_files(out, tables, figures, SHA)
+    claims = {"vision": BATCHES, "finetune": ("sst2", "trec"), "svag": ("accuracy", "train-loss")}[part]
+    # svag's verdict.md states no overall verdict: both quantities support, so the combined one does.
+    record = report_files.assert_verdict_json(out, "mm", claims, report.SUPPORTS if part == "svag" else None,
+                                              printed=capsys.readouterr().out)
+    if part == "vision":
+        assert record["claims"] == {"batch-16": report.SUPPORTS, "batch-128": report.SUPPORTS,
+                                    "batch-1024": report.CONTRADICTS}
+        assert {f"difference.{name}.{key}" for name in BATCHES for key in ("mean", "low", "high")} == set(
+            record["numbers"])
     for heading in ("What the paper claims", "Decision rule", "Our numbers", "Verdict", "Scale", "paper's numbers"):
         assert heading in verdict
     assert "not retrieved" in verdict.lower() and "small proxy" in verdict

@@ -1,13 +1,14 @@
 """Tests of experiments.reports.msam on synthetic arm results with known outcomes: MSAM ahead of SGDM, flatter, and as
 fast supports every sub-claim; MSAM behind, sharper and slow contradicts each; a gain inside the margin and a
 flatness far from SAM's contradict too; one seed without a Hessian or speed cannot decide but still writes every
-file; diverged runs are left out and counted; the CLI writes every file and shows the edge flags."""
+file; diverged runs are left out and counted; the CLI writes every file, verdict.json agreeing with verdict.md, and
+shows the edge flags."""
 
 import math
 
 import numpy as np
 import pytest
-from report_files import assert_files, write_inputs
+from report_files import assert_files, assert_verdict_json, write_inputs
 
 from experiments.reports import common
 from experiments.reports import msam as report
@@ -134,6 +135,8 @@ def test_msam_behind_sharper_and_slow_contradicts_every_sub_claim():
     decided = report.decide(protocol(), arms, speed((0.5, 0.48, 0.52)))
     assert decided["verdicts"] == {"accuracy gain": common.CONTRADICTS, "flatness": common.CONTRADICTS,
                                    "cost": common.CONTRADICTS, "overall": common.CONTRADICTS}
+    claims, overall, _ = report.verdict_summary(decided)
+    assert claims == dict.fromkeys(CLAIMS, common.CONTRADICTS) and overall == common.CONTRADICTS
 
 
 def test_a_gain_inside_the_margin_and_a_flatness_far_from_sams_contradict():
@@ -188,6 +191,7 @@ def test_diverged_runs_are_left_out_and_counted():
     assert (frame.loc["msam", "seeds"], frame.loc["msam", "diverged"]) == (4, 1)
 
 
+CLAIMS = ("accuracy-gain", "flatness", "cost")
 TABLES = ("msam_accuracy", "msam_hessian", "msam_flatness", "msam_speed", "msam_seeds")
 FIGURES = ("msam_accuracy", "msam_spectrum", "msam_rho_sweep", "msam_speed")
 
@@ -200,11 +204,18 @@ def assert_every_file(out, table_stems=TABLES, figure_stems=FIGURES, sha: str = 
     return verdict
 
 
-def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
+def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, capsys):
     # SGDM's lr at the top of its grid (so NAG's, SAM's and MSAM's, which reuse it), MSAM's ρ at the bottom of its.
     arms = make_arms(**SUPPORTING, lr=LR_GRID[-1], rho={"msam": RHO_GRIDS["msam"][0]})
     assert report.main(write_inputs(tmp_path, protocol(), arms, speed=speed((0.99, 0.97, 1.01)))) == 0
     verdict = assert_every_file(tmp_path / "out")
+    record = assert_verdict_json(tmp_path / "out", "msam", CLAIMS, printed=capsys.readouterr().out)
+    assert record["claims"] == dict.fromkeys(CLAIMS, common.SUPPORTS)
+    numbers = record["numbers"]
+    assert numbers["accuracy-gain.fmnist-resnet.sgdm.mean"] == pytest.approx(0.03, abs=0.002)
+    assert numbers["accuracy-gain.fmnist-resnet.sgdm.low"] > 0
+    assert numbers["lambda1-ratio.fmnist-resnet.sam.mean"] == pytest.approx(0.3 / 0.35, rel=0.05)
+    assert (numbers["speed.msam.mean"], numbers["speed.msam.low"], numbers["speed.sam.mean"]) == (0.99, 0.97, 0.52)
     lines = {line.split("|")[2].strip(): line for line in (tmp_path / "out" / "tables" / "msam_accuracy.md")
              .read_text().splitlines() if line.startswith("| fmnist-resnet")}
     assert "lr at grid max" in lines["sgdm"] and "from sgdm" not in lines["sgdm"]
@@ -225,3 +236,8 @@ def test_one_seed_without_hessian_or_speed_still_writes_everything(tmp_path):
     assert report.main(write_inputs(tmp_path, protocol(evaluation=[0]), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "no speed measurement" in verdict and "**Overall: cannot decide.**" in verdict
+    # The same claims flip to "cannot decide" in verdict.json; a one-seed interval is null, and no speed is quoted.
+    record = assert_verdict_json(tmp_path / "out", "msam", CLAIMS)
+    assert record["claims"] == dict.fromkeys(CLAIMS, common.UNDECIDED)
+    assert record["numbers"]["accuracy-gain.fmnist-resnet.sgdm.low"] is None
+    assert not any(name.startswith("speed.") for name in record["numbers"])

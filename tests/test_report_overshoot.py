@@ -2,7 +2,8 @@
 
 Exponential decays ℓ(t) = a·e^{−kt} + c: a method whose rate is 1.25× the baseline's reaches any level in 1/1.25
 of the steps, so it saves 100·(1 − 1/1.25) = 20 % (to a step of rounding). Negative controls: identical curves save
-0 % and are never "supported"; a curve that never reaches the threshold and a diverged run are flagged.
+0 % and are never "supported"; a curve that never reaches the threshold and a diverged run are flagged; verdict.json
+follows the verdict and agrees with verdict.md.
 """
 
 import json
@@ -10,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+
+from report_files import assert_verdict_json
 
 from experiments.reports import overshoot
 
@@ -120,10 +123,15 @@ def test_supported_needs_every_variant_above_the_claim():
     settings = analysis({"w": UNSMOOTHED})
     rows, _ = overshoot.workload_savings("w", arms_for("w", FASTER), settings)
     assert overshoot.decide(overshoot.task_averages(rows, settings), settings)[0] == "supported"
+    claims, overall, numbers = overshoot.verdict_summary(overshoot.task_averages(rows, settings), settings)
+    assert claims == {"primary": "supported"} and overall == "supported"  # no tuned-protocol workload: no check
+    assert numbers["steps-saved-percent.paper.adamo-3.mean"] == pytest.approx(20, abs=0.5)
     slower = {**FASTER, "adamo-3": BASE * 1.05}  # ~5 % saving: below the claim
     rows, _ = overshoot.workload_savings("w", arms_for("w", slower), settings)
     outcome, reasons = overshoot.decide(overshoot.task_averages(rows, settings), settings)
     assert outcome == "contradicted" and any("adamo-3" in reason for reason in reasons)
+    claims, overall, _ = overshoot.verdict_summary(overshoot.task_averages(rows, settings), settings)
+    assert claims == {"primary": "contradicted"} and overall == "contradicted"
 
 
 def test_an_interval_covering_the_claim_cannot_decide():
@@ -193,7 +201,7 @@ def test_table1_paired_test_against_the_better_baseline():
     assert same["mean"] == pytest.approx(0.82) and same["low"] < 0.82 < same["high"]
 
 
-def test_cli_writes_every_file(tmp_path):
+def test_cli_writes_every_file(tmp_path, capsys):
     workloads = {"w": {**UNSMOOTHED, "paper_steps": 40 * STEPS}, "w-tuned": {**UNSMOOTHED, "protocol": "tuned"},
                  "not-run": UNSMOOTHED}
     paths = []
@@ -217,5 +225,9 @@ def test_cli_writes_every_file(tmp_path):
     # a listed paper-protocol workload without results keeps the verdict from "supported"
     assert "Verdict: cannot decide" in verdict and "not-run (no arms)" in verdict
     assert "Robustness check: supported" in verdict
+    record = assert_verdict_json(out, "overshoot", ("primary", "robustness"), printed=capsys.readouterr().out)
+    assert record["claims"] == {"primary": "cannot decide", "robustness": "supported"}
+    assert {f"steps-saved-percent.{kind}.{method}.{key}" for kind in overshoot.PROTOCOLS
+            for method in ("sgdo-3", "sgdo-5", "adamo-3") for key in ("mean", "low", "high")} == set(record["numbers"])
     assert "not-run (no arms)" in (out / "tables" / "steps_saved_average.csv").read_text()
     assert "not retrieved" in verdict and "ab" * 32 in verdict

@@ -2,7 +2,8 @@
 factor of 3 within 2 % of the budget against smooth decays is a sudden drop, and the reverse contradicts it; a test
 accuracy 0.05 above every baseline at mid-budget supports the medium-stage observation, 0.05 below contradicts it;
 equal curves contradict both (no lead beyond the margins); one seed on tiny curves cannot decide but still writes
-every file; diverged runs are left out and counted; the CLI writes every file and shows the edge flags."""
+every file; diverged runs are left out and counted; the CLI writes every file, verdict.json agreeing with verdict.md,
+and shows the edge flags."""
 
 import math
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import test_report_msam as msam_test  # its file checks
-from report_files import write_inputs
+from report_files import assert_verdict_json, write_inputs
 from experiments.reports import common
 from experiments.reports import step_tuned_sgd as report
 
@@ -109,6 +110,9 @@ def test_the_reverse_contradicts_both_observations():
     decided = report.decide(protocol(), make_arms({"lead": -0.05}, {"drop_at": 0.5}))
     assert verdicts(decided) == {"sudden drop": common.CONTRADICTS, "medium-stage accuracy": common.CONTRADICTS}
     assert decided["verdicts"]["overall"] == common.CONTRADICTS
+    claims, overall, numbers = report.verdict_summary(decided)
+    assert claims == dict.fromkeys(CLAIMS, common.CONTRADICTS) and overall == common.CONTRADICTS
+    assert numbers["medium-stage-accuracy.fmnist-resnet.sgd.mean"] == pytest.approx(-0.05, abs=0.005)
 
 
 def test_equal_curves_contradict_both_observations_and_one_better_baseline_is_enough():
@@ -155,6 +159,7 @@ def test_diverged_runs_are_left_out_and_counted():
     assert decided["verdicts"]["overall"] == common.SUPPORTS  # four seeds still decide
 
 
+CLAIMS = ("sudden-drop", "medium-stage-accuracy")
 TABLES = ("step_tuned_sgd_final", "step_tuned_sgd_drop", "step_tuned_sgd_stages", "step_tuned_sgd_seeds")
 FIGURES = (f"step_tuned_sgd_curves_{WORKLOAD}",)
 
@@ -165,11 +170,15 @@ def assert_every_file(out) -> str:
     return verdict
 
 
-def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path):
+def test_the_cli_writes_every_file_and_shows_edge_flags(tmp_path, capsys):
     arms = make_arms({"drop_at": 0.5, "lead": 0.05})
     arms[WORKLOAD, "sgd"] = arm("sgd", lr=GRIDS["sgd"][-1])
     assert report.main(write_inputs(tmp_path, protocol(), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
+    record = assert_verdict_json(tmp_path / "out", "step-tuned-sgd", CLAIMS, printed=capsys.readouterr().out)
+    assert record["claims"] == dict.fromkeys(CLAIMS, common.SUPPORTS)
+    assert {f"sudden-drop.{WORKLOAD}.{baseline}.mean" for baseline in ("sgd", "rmsprop", "adam")} <= set(
+        record["numbers"])
     lines = [line for line in (tmp_path / "out" / "tables" / "step_tuned_sgd_final.md").read_text().splitlines()
              if "grid max" in line]
     assert len(lines) == 1 and "| sgd " in lines[0]
@@ -188,3 +197,5 @@ def test_one_seed_on_tiny_curves_still_writes_everything(tmp_path):
     assert report.main(write_inputs(tmp_path, protocol(evaluation=[0]), arms)) == 0
     verdict = assert_every_file(tmp_path / "out")
     assert "**Overall: cannot decide.**" in verdict
+    assert assert_verdict_json(tmp_path / "out", "step-tuned-sgd", CLAIMS)["claims"] == dict.fromkeys(
+        CLAIMS, common.UNDECIDED)

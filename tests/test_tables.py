@@ -43,7 +43,12 @@ def test_write_table_writes_three_files(tmp_path):
     for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert latex.count(rule) == 1, rule
     assert r"cm\_$\beta$\textbar{}0.9" in latex and r"accuracy $\pm$ CI" in latex and "& ---" in latex
-    assert rf"\caption{{Final accuracy, $\eta$ = 0.1. Protocol SHA-256: \texttt{{{HASH}}}.}}" in latex
+    source = (tmp_path / "sub" / "table1").as_posix()
+    caption = rf"Final accuracy, $\eta$ = 0.1. Protocol SHA-256: \texttt{{{HASH}}}.\tablesource{{{source}}}"
+    assert rf"\caption{{{caption}}}" in latex
+    # the paper's hooks: no-ops unless the including document defines them first
+    assert latex.splitlines()[1] == r"\providecommand{\fitwidth}[1]{#1}\providecommand{\tablesource}[1]{}"
+    assert latex.count(r"\fitwidth{\begin{tabular}") == 1 and latex.count(r"\end{tabular}}") == 1
     assert all(ord(character) < 128 for character in latex)
 
 

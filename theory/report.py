@@ -107,21 +107,30 @@ def markdown_table(entries: list[Entry]) -> str:
     return "# Claims ledger\n\n" + tables.markdown(frame, caption=CAPTION)
 
 
-def latex_table(entries: list[Entry]) -> str:
+def latex_table(entries: list[Entry], source: str | None = None) -> str:
     """The ledger as a booktabs ``longtable`` fragment for ``\\input`` (the including document needs
     ``\\usepackage{booktabs, longtable, array}``; a plain ``tabular`` of this height cannot break across pages).
-    Cells are ragged-right paragraphs, ids may break after '.' and '-', and the heading repeats on every page."""
+    Cells are ragged-right paragraphs, ids may break after '.' and '-', and the heading repeats on every page;
+    ``source`` (the file's path without suffix) goes to the caption's ``\\tablesource`` hook (``tables.latex``)."""
 
     def breakable_id(claim_id: str) -> str:
         escaped = latex_escape(claim_id).replace(".", r".\allowbreak{}").replace("-", r"-\allowbreak{}")
         return rf"\texttt{{{escaped}}}"
 
-    frame = _ledger_frame(entries, breakable_id, latex_escape)
-    widths = (0.12, 0.08, 0.19, 0.08, 0.22, 0.08, 0.13)
-    column_format = "".join(rf">{{\raggedright\arraybackslash}}p{{{width:.2f}\linewidth}}" for width in widths)
-    comment, table = tables.latex(frame, caption=CAPTION, column_format=column_format, longtable=True,
-                                  escape=False).split("\n", 1)
-    return "\n".join([comment, r"\begingroup\footnotesize\setlength{\tabcolsep}{3pt}", table + r"\endgroup", ""])
+    def breakable_text(text: str) -> str:  # Var_SGDM/Var_SGD(β), torch.optim.SGD(nesterov=True): no spaces
+        escaped = latex_escape(text).replace(r"\_", r"\_\allowbreak{}")
+        for character in "/.(=":
+            escaped = escaped.replace(character, character + r"\allowbreak{}")
+        return escaped
+
+    frame = _ledger_frame(entries, breakable_id, breakable_text)
+    widths = (0.12, 0.09, 0.19, 0.08, 0.21, 0.08, 0.13)
+    # \hspace{0pt}: TeX hyphenates no paragraph's first word, and a cell is one paragraph ("implementation")
+    column_format = "".join(rf">{{\raggedright\arraybackslash\hspace{{0pt}}}}p{{{width:.2f}\linewidth}}"
+                            for width in widths)
+    comment, hooks, table = tables.latex(frame, caption=CAPTION, column_format=column_format, longtable=True,
+                                         escape=False, label="tab:claims", source=source).split("\n", 2)
+    return "\n".join([comment, hooks, r"\begingroup\footnotesize\setlength{\tabcolsep}{3pt}", table + r"\endgroup", ""])
 
 
 def write_ledger(entries: list[Entry], out_dir: str | os.PathLike) -> dict[str, Path]:
@@ -130,5 +139,6 @@ def write_ledger(entries: list[Entry], out_dir: str | os.PathLike) -> dict[str, 
     return {
         "json": atomic.write_text(out_dir / "claims.json", ledger_json(entries)),
         "markdown": atomic.write_text(out_dir / "claims.md", markdown_table(entries)),
-        "latex": atomic.write_text(out_dir / "claims.tex", latex_table(entries)),
+        "latex": atomic.write_text(out_dir / "claims.tex",
+                                   latex_table(entries, source=(out_dir / "claims").as_posix())),
     }

@@ -7,7 +7,7 @@ with its lr tuned, on a vision and a language workload.
 
 writes into ``--out``: ``tables/comparison_<workload>`` (one per workload), ``tables/stability`` and
 ``tables/seeds`` (.csv, .md, .tex); ``figures/lr_sweep``, ``figures/test_metric`` and ``figures/generalisation_gap``
-(.pdf, .png); ``verdict.md``.
+(.pdf, .png); ``verdict.md`` and ``verdict.json`` (``verdict_summary``).
 
 The protocol's ``analysis`` block (the keys this report reads)::
 
@@ -371,6 +371,21 @@ def verdict_lines(decided: dict) -> list[str]:
     return lines
 
 
+def verdict_summary(decided: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json's claims (one per domain), overall verdict and the paired differences the Verdict section quotes
+    (``difference.<workload>.<baseline>``: AdaMomentum − baseline, in the metric's units). verdict.md states no
+    overall verdict; the overall here combines the two domains by the rule each domain combines its workloads by."""
+    numbers = {}
+    for row in decided["rows"]:
+        for baseline in row["verdicts"]:
+            entry = row["compared"].get(baseline)
+            if entry is not None:
+                numbers.update(common.interval_numbers(common.json_name("difference", row["workload"], baseline),
+                                                       entry["difference"]))
+    claims = {common.json_name(domain): decided["domains"][domain] for domain in DOMAINS}
+    return claims, overall_verdict(list(claims.values())), numbers
+
+
 def finding_lines(decided: dict, stability: list[dict], arms: dict) -> list[str]:
     """Per workload one line of stability and one of generalisation gaps (numbers in the tables above)."""
     chosen = decided["settings"]
@@ -440,7 +455,7 @@ def verdict_document(protocol: dict, decided: dict, stability: list[dict], arms:
 # The report
 
 def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
-    """Write every table, figure and verdict.md into ``out``; return their paths."""
+    """Write every table, figure, verdict.md and verdict.json into ``out``; return their paths."""
     decided = decide(protocol, arms)
     chosen = decided["settings"]
     names = [row["workload"] for row in decided["rows"]]
@@ -475,6 +490,7 @@ def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
     written += gap_figure(arms, names, methods, out / "figures" / "generalisation_gap")
     written.append(atomic.write_text(out / "verdict.md", verdict_document(
         protocol, decided, stability, arms, names, "\n".join(numbers))))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *verdict_summary(decided)))
     return written
 
 

@@ -1,16 +1,18 @@
-"""What every report shares: reading the arms and the protocol, the command line, and the per-arm values most
-tables start from (final metrics by seed, the edge note of a tuned arm, means with bootstrap intervals)."""
+"""What every report shares: reading the arms and the protocol, the command line, the per-arm values most
+tables start from (final metrics by seed, the edge note of a tuned arm, means with bootstrap intervals), and
+verdict.json, the machine-readable twin of every report's verdict.md."""
 
 import argparse
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import seaborn
 
-from experiments import statistics, tables
+from experiments import atomic, statistics, tables
 from experiments.axes import LEARNING_RATE_AXES
 
 CONFIDENCE = 0.95
@@ -86,6 +88,7 @@ def edge_note(arm: dict) -> str:
 
 TAIL = 0.1  # the share of the last steps whose training loss is averaged into the final training loss
 SUPPORTS, CONTRADICTS, UNDECIDED = "supports", "contradicts", "cannot decide"
+NO_VERDICT = "findings only"  # verdict.json's overall for a report that states findings, not verdicts (leaderboard)
 
 
 def tail_train_loss(run: dict) -> float | None:
@@ -265,3 +268,56 @@ def method_styles(methods: list[str]) -> dict[str, dict]:
     colours = seaborn.color_palette("tab10", 10)
     return {method: {"color": colours[index % 10], "linestyle": LINE_STYLES[index % len(LINE_STYLES)]}
             for index, method in enumerate(methods)}
+
+
+# ---------------------------------------------------------------- verdict.json
+
+CLAIM_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # "accuracy-gain"
+NUMBER_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*")  # "accuracy-gain.fmnist-resnet.mean"
+
+
+def json_name(*parts) -> str:
+    """A claim or number name for verdict.json from its parts (labels, workloads, metrics): each lowercased, every
+    run of characters other than a-z and 0-9 turned into one hyphen, the parts joined by dots."""
+    cleaned = [re.sub(r"[^a-z0-9]+", "-", str(part).lower()).strip("-") for part in parts]
+    if not all(cleaned):
+        raise ValueError(f"verdict.json name from {parts!r}: a part is empty")
+    return ".".join(cleaned)
+
+
+def interval_numbers(name: str, values: tuple | dict) -> dict[str, float]:
+    """``{name.mean, name.low, name.high}`` of a (mean, low, high) tuple or a dict with those keys."""
+    if isinstance(values, dict):
+        values = values["mean"], values["low"], values["high"]
+    return {f"{name}.{key}": value for key, value in zip(("mean", "low", "high"), values)}
+
+
+def verdict_record(experiment: str, claims: dict[str, str], overall: str, numbers: dict | None = None) -> dict:
+    """verdict.json's content: {experiment, overall, claims: {name: verdict}, numbers: {name: float or null}};
+    the verdicts are the report's own words, a number that is not finite is null, and every name must already be
+    what ``json_name`` makes (so that a renamed label shows up as an error, not as a silently new key)."""
+    for name in claims:
+        if not CLAIM_NAME.fullmatch(name):
+            raise ValueError(f"verdict.json claim name {name!r}: allowed: lowercase words joined by hyphens")
+    for name in numbers or {}:
+        if not NUMBER_NAME.fullmatch(name):
+            raise ValueError(f"verdict.json number name {name!r}: allowed: lowercase words with hyphens and dots")
+    for verdict in [overall, *claims.values()]:
+        if not isinstance(verdict, str) or not verdict:
+            raise ValueError(f"verdict.json verdict {verdict!r}: allowed: the report's verdict string")
+    return {"experiment": experiment, "overall": overall, "claims": dict(claims),
+            "numbers": {name: float(value) if is_finite(value) else None for name, value in (numbers or {}).items()}}
+
+
+def write_verdicts(out: Path, experiment: str, claims: dict[str, str], overall: str,
+                   numbers: dict | None = None) -> Path:
+    """Write ``out/verdict.json`` (``verdict_record``) atomically; returns its path."""
+    return atomic.write_json(Path(out) / "verdict.json", verdict_record(experiment, claims, overall, numbers))
+
+
+def experiment_name(arms: dict) -> str:
+    """The experiment every arm result names (e.g. "marginal-momentum/vision"); an error if they differ."""
+    names = sorted({arm["experiment"] for arm in arms.values()})
+    if len(names) != 1:
+        raise ValueError(f"the arms name {len(names)} experiments ({', '.join(names)}); a report reads one")
+    return names[0]

@@ -8,7 +8,7 @@ An arms file holds one arm result or (grouped jobs, ``jobs: per-method``) the li
 Writes into ``--out``: ``tables/ranking`` (per workload and method), ``tables/mean_rank``, ``tables/significance``,
 ``tables/performance_ratios``, ``tables/performance_profile``, ``tables/targets`` and ``tables/lr_sensitivity``
 (.csv, .md, .tex); ``figures/performance_profiles``, ``figures/mean_rank`` and ``figures/lr_sensitivity`` (.pdf,
-.png); ``verdict.md``.
+.png); ``verdict.md`` and ``verdict.json`` (``verdict_summary``: no claims, overall ``common.NO_VERDICT``).
 
 The protocol's ``analysis`` block (the keys this report reads, with the defaults used where a key is absent)::
 
@@ -445,6 +445,24 @@ def findings(result: dict) -> list[str]:
     return lines
 
 
+def verdict_summary(result: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json: no claims and ``common.NO_VERDICT`` (findings, not verdicts), and the numbers the findings and the
+    mean-rank table quote: per workload the best method's paired difference to the second
+    (``best-minus-second.<workload>``), per method its mean rank with its interval (``mean-rank.<method>``) and its
+    profile areas (``profile-area.fixed-budget.<method>``, ``profile-area.to-target.<method>``)."""
+    numbers = {}
+    for name in result["names"]:
+        best = result["best"].get(name)
+        if best is not None:
+            numbers.update(common.interval_numbers(common.json_name("best-minus-second", name), best["difference"]))
+    for row in result["summary"]:
+        numbers.update(common.interval_numbers(common.json_name("mean-rank", row["method"]),
+                                               (row["mean rank"], row["low"], row["high"])))
+        for key in ("fixed budget", "to target"):
+            numbers[common.json_name("profile-area", key, row["method"])] = row[f"area {key}"]
+    return {}, common.NO_VERDICT, numbers
+
+
 def caveats(result: dict, protocol: dict) -> list[str]:
     seeds = protocol.get("seeds", {})
     edges = [f"{row['workload']}/{row['method']}" for row in result["ranking"] if row["edge"]]
@@ -510,7 +528,7 @@ def verdict(result: dict, arms: dict, protocol: dict, numbers: str) -> str:
 # The report
 
 def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
-    """Write every table, figure and verdict.md into ``out``; return their paths."""
+    """Write every table, figure, verdict.md and verdict.json into ``out``; return their paths."""
     result = analyse(protocol, arms)
     sha = protocol.get("protocol_sha256")
     folder = out / "tables"
@@ -563,6 +581,7 @@ def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
     numbers = (tables.markdown(ranks_frame.drop(columns=["mean rank", "low", "high"]), caption=ranks_caption) + "\n"
                + tables.markdown(profile_frame, caption=profile_caption))
     written.append(atomic.write_text(out / "verdict.md", verdict(result, arms, protocol, numbers)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *verdict_summary(result)))
     return written
 
 

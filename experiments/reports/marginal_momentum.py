@@ -5,7 +5,8 @@
         --protocol results/marginal-momentum/<part>/protocol.json --arms <arm JSONs> \\
         --out results/marginal-momentum/<part>
 
-writes ``tables/`` (CSV, Markdown, booktabs LaTeX), ``figures/`` (PDF, PNG) and ``verdict.md`` into ``--out``.
+writes ``tables/`` (CSV, Markdown, booktabs LaTeX), ``figures/`` (PDF, PNG), ``verdict.md`` and ``verdict.json``
+(``comparison_summary``, ``svag_summary``) into ``--out``.
 
 The protocol's ``analysis`` block (the keys this report reads):
 
@@ -347,6 +348,16 @@ def decide_vision(protocol: dict, arms: dict) -> tuple[list[dict], str]:
     return rows, overall_verdict([row["verdict"] for row in rows])
 
 
+def comparison_summary(rows: list[dict], overall: str) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json of vision and finetune: a claim per workload (its verdict), the overall verdict, and per workload
+    the paired difference d = compared − baseline the Verdict section quotes (``difference.<workload>``)."""
+    claims, numbers = {}, {}
+    for row in rows:
+        claims[common.json_name(row["workload"])] = row["verdict"]
+        numbers.update(common.interval_numbers(common.json_name("difference", row["workload"]), row["difference"]))
+    return claims, overall, numbers
+
+
 def vision_report(protocol: dict, arms: dict, out: Path) -> list[Path]:
     analysis = protocol["analysis"]
     methods = labels(analysis)
@@ -391,6 +402,7 @@ def vision_report(protocol: dict, arms: dict, out: Path) -> list[Path]:
     written.append(atomic.write_text(out / "verdict.md", verdict_document(
         "vision", protocol, rule, accuracy_markdown(accuracy, metric) + "\n" + tables.markdown(
             steps, caption=steps_caption), verdicts, scale)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *comparison_summary(rows, overall)))
     return written
 
 
@@ -437,6 +449,7 @@ def finetune_report(protocol: dict, arms: dict, out: Path) -> list[Path]:
     scale += resolution_text(rows, margin)
     written.append(atomic.write_text(out / "verdict.md", verdict_document(
         "finetune", protocol, rule, accuracy_markdown(accuracy, metric), verdicts, scale)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *comparison_summary(rows, overall)))
     return written
 
 
@@ -465,6 +478,23 @@ def decide_svag(protocol: dict, arms: dict) -> dict:
         decisions[quantity] = {"reduction": reduction,
                                "verdict": shrink_verdict(gaps[quantity][ells[0]]["difference"], reduction)}
     return {"names": names, "ells": ells, "tuned": tuned, "gaps": gaps, "decisions": decisions}
+
+
+def svag_summary(decided: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json of svag: a claim per quantity (``test-accuracy``, ``train-loss``: its verdict), the overall
+    verdict, and per quantity the numbers the Verdict section quotes: the gap at the smallest and the largest ℓ
+    (``gap.<quantity>.ell-<ℓ>``, compared − baseline) and its reduction (``gap-reduction.<quantity>``). verdict.md
+    states no overall verdict; the overall here combines the quantities by the rule vision and finetune combine
+    their workloads by."""
+    ells, gaps = decided["ells"], decided["gaps"]
+    claims, numbers = {}, {}
+    for quantity, decision in decided["decisions"].items():
+        claims[common.json_name(quantity)] = decision["verdict"]
+        for ell in dict.fromkeys((ells[0], ells[-1])):
+            numbers.update(common.interval_numbers(common.json_name("gap", quantity, f"ell-{ell}"),
+                                                   gaps[quantity][ell]["difference"]))
+        numbers.update(common.interval_numbers(common.json_name("gap-reduction", quantity), decision["reduction"]))
+    return claims, overall_verdict(list(claims.values())), numbers
 
 
 def svag_report(protocol: dict, arms: dict, out: Path) -> list[Path]:
@@ -525,6 +555,7 @@ def svag_report(protocol: dict, arms: dict, out: Path) -> list[Path]:
                + tables.markdown(shrink, caption="Gap shrinkage."))
     written.append(atomic.write_text(out / "verdict.md", verdict_document("svag", protocol, rule, numbers, verdicts,
                                                                           scale)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *svag_summary(decided)))
     return written
 
 

@@ -8,7 +8,7 @@ speed of a training step, against the paper's Table 1 and Table A.1 (CIFAR-100 W
 writes into ``--out``: ``tables/msam_accuracy``, ``tables/msam_hessian``, ``tables/msam_flatness``,
 ``tables/msam_speed`` and ``tables/msam_seeds`` (CSV, Markdown, booktabs LaTeX, each with the protocol's SHA-256);
 ``figures/msam_accuracy``, ``figures/msam_spectrum``, ``figures/msam_rho_sweep`` and ``figures/msam_speed`` (PDF,
-PNG); ``verdict.md``.
+PNG); ``verdict.md`` and ``verdict.json`` (``verdict_summary``).
 
 The protocol's ``analysis`` block (the keys this report reads; defaults after the colon where there is one):
 
@@ -638,11 +638,36 @@ def verdict_document(protocol: dict, arms: dict, decided: dict, numbers: str) ->
         f"Protocol SHA-256: `{protocol.get('protocol_sha256')}`", ""])
 
 
+def verdict_summary(decided: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json's claims (the three sub-claims), overall verdict and the numbers the Verdict section quotes: per
+    workload the claimed method's paired difference to the baseline and to the reference
+    (``accuracy-gain.<workload>.<versus>``, claimed − versus in the metric's units), the λ1 ratios q_b and q_s
+    (``lambda1-ratio.<workload>.<versus>``, claimed/versus), and the speeds (``speed.<method>``)."""
+    analysis, verdicts = decided["analysis"], decided["verdicts"]
+    claimed, baseline, reference = analysis["claimed"], analysis["baseline"], analysis["reference"]
+    numbers = {}
+    for name in decided["names"]:
+        workload = decided["workloads"][name]
+        differences = {baseline: workload["differences"][claimed], reference: workload["versus_reference"]}
+        for versus, difference in differences.items():
+            numbers.update(common.interval_numbers(common.json_name("accuracy-gain", name, versus), difference))
+        for versus, ratio in ((baseline, "claimed/baseline"), (reference, "claimed/reference")):
+            numbers.update(common.interval_numbers(common.json_name("lambda1-ratio", name, versus),
+                                                   workload["ratios"][ratio]))
+    entries = (decided["speed"] or {}).get("methods", {})
+    for method in (claimed, reference):
+        if method in entries:
+            numbers.update(common.interval_numbers(common.json_name("speed", method),
+                                                   (entries[method]["speed"], *entries[method]["speed_interval"])))
+    claims = {common.json_name(claim): verdicts[claim] for claim in SUB_CLAIMS}
+    return claims, verdicts["overall"], numbers
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The report
 
 def report(protocol: dict, arms: dict, out: Path, speed: dict | None = None) -> list[Path]:
-    """Write every table, figure and verdict.md into ``out``; return their paths."""
+    """Write every table, figure, verdict.md and verdict.json into ``out``; return their paths."""
     decided = decide(protocol, arms, speed)
     analysis = decided["analysis"]
     sha = protocol.get("protocol_sha256")
@@ -676,6 +701,7 @@ def report(protocol: dict, arms: dict, out: Path, speed: dict | None = None) -> 
         tables.markdown(hessian, caption="Top Hessian eigenvalues, ours beside the paper's Table A.1."),
         tables.markdown(flatness, caption="Top-eigenvalue ratios, paired by seed.")])
     written.append(atomic.write_text(out / "verdict.md", verdict_document(protocol, arms, decided, numbers)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *verdict_summary(decided)))
     return written
 
 

@@ -7,7 +7,7 @@ form, figures and verdict.md, from the arm result JSONs.
 Writes into ``--out``: ``tables/steps_saved`` (per workload) and ``tables/steps_saved_average`` (per protocol, beside
 the paper's numbers), ``tables/table1`` (one row per workload × method, raw numbers) and ``tables/table1_layout``
 (the paper's layout: workloads × methods), each as .csv, .md and .tex; ``figures/loss_<workload>`` and
-``figures/steps_saved`` (.pdf and .png); ``verdict.md``.
+``figures/steps_saved`` (.pdf and .png); ``verdict.md`` and ``verdict.json`` (``verdict_summary``).
 
 The protocol's ``analysis`` block (config/config.yaml) holds::
 
@@ -364,6 +364,21 @@ def decide(averages: list[dict], analysis: dict, protocol: str = "paper") -> tup
     return "cannot decide", reasons
 
 
+def verdict_summary(averages: list[dict], analysis: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json's claims (``primary``: the paper-protocol verdict, which is the overall one; ``robustness``: the
+    tuned-lr check, where verdict.md states one), the overall verdict, and the task-averaged steps saved against the
+    reference baseline that verdict.md's tables quote (``steps-saved-percent.<protocol>.<method>``)."""
+    claims, numbers = {"primary": decide(averages, analysis, "paper")[0]}, {}
+    for protocol in PROTOCOLS:
+        rows = [row for row in averages if row["protocol"] == protocol and row["reference"]]
+        if rows and protocol == "tuned":
+            claims["robustness"] = decide(averages, analysis, protocol)[0]
+        for row in rows:
+            numbers.update(common.interval_numbers(common.json_name("steps-saved-percent", protocol, row["method"]),
+                                                   (row["saved_percent"], row["low"], row["high"])))
+    return claims, claims["primary"], numbers
+
+
 def verdict(averages: list[dict], table1: list[dict], analysis: dict, protocol_sha256: str | None) -> str:
     """verdict.md: the claim, the rule, our numbers, the verdict, the robustness check, the scale, Table 1."""
     claimed = analysis["claimed_saving_percent"]
@@ -529,7 +544,7 @@ def write_savings(rows: list[dict], averages: list[dict], analysis: dict, folder
 
 
 def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
-    """Write every table, figure and verdict.md into ``out``; return their paths."""
+    """Write every table, figure, verdict.md and verdict.json into ``out``; return their paths."""
     analysis, sha = protocol["analysis"], protocol.get("protocol_sha256")
     unlisted = sorted({workload for workload, _ in arms} - set(analysis["workloads"]))
     if unlisted:
@@ -556,6 +571,7 @@ def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
                  "retrieved."))
     written += savings_figure(averages, analysis, out / "figures" / "steps_saved")
     written.append(atomic.write_text(out / "verdict.md", verdict(averages, table1, analysis, sha)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *verdict_summary(averages, analysis)))
     return written
 
 

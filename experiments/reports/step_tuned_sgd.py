@@ -7,7 +7,8 @@ observations, a "sudden drop of the loss" and "better test accuracy at medium tr
 
 writes into ``--out``: ``tables/step_tuned_sgd_final``, ``tables/step_tuned_sgd_drop``, ``tables/step_tuned_sgd_stages``
 and ``tables/step_tuned_sgd_seeds`` (CSV, Markdown, booktabs LaTeX, each with the protocol's SHA-256);
-``figures/step_tuned_sgd_curves_<workload>`` (PDF, PNG) per workload; ``verdict.md``.
+``figures/step_tuned_sgd_curves_<workload>`` (PDF, PNG) per workload; ``verdict.md`` and ``verdict.json``
+(``verdict_summary``).
 
 The protocol's ``analysis`` block (the keys this report reads; defaults after the colon):
 
@@ -487,11 +488,29 @@ def verdict_document(protocol: dict, arms: dict, decided: dict, numbers: str) ->
         f"Protocol SHA-256: `{protocol.get('protocol_sha256')}`", ""])
 
 
+def verdict_summary(decided: dict) -> tuple[dict[str, str], str, dict[str, float]]:
+    """verdict.json's claims (the two observations), overall verdict and the paired differences the Verdict section
+    quotes, per workload and baseline: ``sudden-drop.<workload>.<baseline>`` (D(method) − D(baseline)) and
+    ``medium-stage-accuracy.<workload>.<baseline>`` (the method's test metric at the medium stage minus the
+    baseline's)."""
+    medium = float(decided["analysis"]["medium_stage"])
+    numbers = {}
+    for name in decided["names"]:
+        workload = decided["workloads"][name]
+        for baseline in decided["baselines"]:
+            numbers.update(common.interval_numbers(common.json_name("sudden-drop", name, baseline),
+                                                   workload["drop_differences"][baseline]))
+            numbers.update(common.interval_numbers(common.json_name("medium-stage-accuracy", name, baseline),
+                                                   workload["stage_differences"][medium][baseline]))
+    claims = {common.json_name(observation): decided["verdicts"][observation] for observation in OBSERVATIONS}
+    return claims, decided["verdicts"]["overall"], numbers
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The report
 
 def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
-    """Write every table, figure and verdict.md into ``out``; return their paths."""
+    """Write every table, figure, verdict.md and verdict.json into ``out``; return their paths."""
     decided = decide(protocol, arms)
     analysis, method = decided["analysis"], decided["method"]
     sha = protocol.get("protocol_sha256")
@@ -521,6 +540,7 @@ def report(protocol: dict, arms: dict, out: Path) -> list[Path]:
                          tables.markdown(drop, caption="Sudden drop."),
                          tables.markdown(stages, caption="Test metric at the stages.")])
     written.append(atomic.write_text(out / "verdict.md", verdict_document(protocol, arms, decided, numbers)))
+    written.append(common.write_verdicts(out, common.experiment_name(arms), *verdict_summary(decided)))
     return written
 
 

@@ -1,11 +1,15 @@
-"""Stage archive: the results as one verifiable .tar.gz (not part of `all`: `snakemake archive`, `make archive`)."""
+"""Stage archive: the results, the report and the paper as one verifiable .tar.gz (the last job of `all`; alone:
+`snakemake archive`, `make archive`)."""
 
 rule archive:
     """The archived artifact (experiments/archive.py): configs, protocols, every run's config, summary and metrics,
     tables, figures, verdicts, the ledger, and the report and paper where built, with MANIFEST.sha256. Check a copy
     with `python -m experiments.archive verify FILE`."""
     input:
-        rules.all.input,
+        RESULTS,
+        rules.paper.output,
+        rules.html_report.output,
+        metadata=absolute(["CITATION.cff", ".zenodo.json", "LICENSE", "requirements.lock"]),
         code=absolute(sources.closure(["experiments.archive"])),
     output:
         "results/inertia-archive.tar.gz",

@@ -6,6 +6,7 @@ whose data only `make system-deps` installs are skipped, by name, when it is abs
 
 import json
 import os
+import shlex
 import sys
 
 from experiments import protocol, sources
@@ -110,3 +111,25 @@ def report_command(wildcards, input):
 
 THEORY_SOURCES = absolute(sources.closure(sorted(f"theory.{path.stem}" for path in
                                                  (sources.ROOT / "theory").glob("*.py"))))
+
+
+PAGES_SCRIPT = absolute(["workflow/scripts/report_pages.py"])[0]  # rule html_report's HTML views
+
+
+def reported_files():
+    """Every file or folder that results/report.html shows, experiment by experiment, then the ledger and
+    the environment."""
+    files = []
+    for experiment in EXPERIMENTS:
+        files += [results(experiment, "figures"), *expand(rules.report_pages.output, experiment=experiment)]
+    return files + [*rules.theory.output, *rules.theory_pages.output, rules.environment.output.html]
+
+
+def nested_arguments():
+    """The config files and --config values of this run, for rule html_report's nested reporter."""
+    arguments = []
+    if workflow.overwrite_configfiles:
+        arguments += ["--configfile", *map(str, workflow.overwrite_configfiles)]
+    if workflow.config_settings.config_args:
+        arguments += ["--config", *workflow.config_settings.config_args]
+    return " ".join(map(shlex.quote, arguments))

@@ -11,8 +11,11 @@ rule report:
         unpack(report_inputs),
     output:
         verdict="results/{experiment}/verdict.md",
+        verdicts="results/{experiment}/verdict.json",
         tables=directory("results/{experiment}/tables"),
-        figures=directory("results/{experiment}/figures"),
+        figures=report(directory("results/{experiment}/figures"), patterns=["{figure}.png"],
+                       caption="../report/figures.rst", category="{experiment}", subcategory="figures",
+                       labels={"figure": "{figure}"}),
     params:
         command=report_command,
         python=PYTHON,

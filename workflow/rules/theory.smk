@@ -6,7 +6,8 @@ rule theory:
         THEORY_SOURCES,
     output:
         multiext("results/theory/claims", ".json", ".md", ".tex"),
-        directory("results/theory/figures"),
+        report(directory("results/theory/figures"), patterns=["{figure}.png"], caption="../report/theory_figures.rst",
+               category="theory", subcategory="figures", labels={"figure": "{figure}"}),
     params:
         python=PYTHON,
     log:
