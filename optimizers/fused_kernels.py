@@ -25,11 +25,12 @@ def momentum_buffer_and_shifted_weights(param, grad, exp_avg, scalars) -> None:
 def overshoot_adamw_exact(param, grad, exp_avg, exp_avg_sq, scalars) -> None:
     """Two-model Overshoot-AdamW step for one tensor (see ``OvershootAdamW``).
 
-    scalars = [a·d, b·d, 1−β1^{t−1}, √(1−β2^{t−1}), 1−β1^t, √(1−β2^t), β1, β2, η(1+γ), ε], where
-    θ_{t−1} = aθ' + b u_{t−1} recovers the base weights and d = 1 − η(1+γ)λ.
+    scalars = [a·d, b·d, 1−β1^{t−1}, √(1−β2^{t−1}), 1−β1^t, √(1−β2^t), β1, β2, η(1+γ), ε, ε_{t−1}],
+    where θ_{t−1} = aθ' + b u_{t−1} recovers the base weights, d = 1 − η(1+γ)λ, and u_{t−1} is built
+    with the betas (in s[2], s[3]) and ε_{t−1} of the step that made it.
     """
     s = scalars.to(param.dtype)
-    previous_direction = (exp_avg / s[2]) / (exp_avg_sq.sqrt() / s[3] + s[9])
+    previous_direction = (exp_avg / s[2]) / (exp_avg_sq.sqrt() / s[3] + s[10])
     param.mul_(s[0]).add_(previous_direction * s[1])
     exp_avg.lerp_(grad, 1 - s[6])
     exp_avg_sq.mul_(s[7]).add_((1 - s[7]) * grad * grad)

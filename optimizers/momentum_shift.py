@@ -33,8 +33,13 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         θ'_t = θ'_{t−1} − (η_t + c_t − c_{t−1}/β) b_t − (c_{t−1}/β) g_t
 
     (with weight decay the L2 term is folded in without a temporary; see
-    ``_weight_coefficients``). The buffer is stored in EMA form, ``state["exp_avg"]`` = m_t = (1−β) b_t, so that its update is
-    a single ``lerp`` pass over memory; all formulas above are in terms of b_t = m_t/(1−β).
+    ``_weight_coefficients``). The buffer is stored in EMA form, ``state["exp_avg"]`` = m = (1−β) b,
+    so that its update is a single ``lerp`` pass over memory; all formulas above are in terms of b.
+
+    Momentum schedules (``OneCycleLR``, ``CyclicLR``): the β the buffer was stored with is kept as
+    ``state[p]["momentum"]``. A step under a new β_t first restates m in its units,
+    m ← m (1−β_t)/(1−β_old), so b_t = β_t b_{t−1} + g_t holds exactly as in ``torch.optim.SGD``; and
+    ``base_weights()`` removes the shift with the stored β, so changing β between steps moves nothing.
     """
 
     stores_shifted_weights = True
@@ -64,9 +69,22 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
             if "exp_avg" not in state:
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["applied_shift"] = 0.0
+                state["momentum"] = group["momentum"]
             buffers.append(state["exp_avg"])
             shifts.append(state["applied_shift"])
+        self._restate_buffers(group, params)
         return params, grads, buffers, shifts
+
+    def _restate_buffers(self, group: dict, params: list) -> None:
+        """m ← m (1−β_t)/(1−β_old) for the buffers stored under another β (momentum schedules)."""
+        beta = group["momentum"]
+        states = [self.state[param] for param in params]
+        for stored_beta, stale in buckets.by_value([state["momentum"] for state in states], states):
+            if stored_beta == beta:
+                continue
+            torch._foreach_mul_([state["exp_avg"] for state in stale], (1.0 - beta) / (1.0 - stored_beta))
+            for state in stale:
+                state["momentum"] = beta
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -103,11 +121,12 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
+        """θ = θ' + c b with the c and the β of the parameter's last step."""
         for group in self.param_groups:
             for param in group["params"]:
                 state = self.state.get(param, {})
                 if state.get("applied_shift", 0.0) != 0.0:
-                    param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - group["momentum"]))
+                    param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - state["momentum"]))
 
 
 def _update_buffers_loop(group, params, grads, buffers, previous) -> None:

@@ -26,8 +26,10 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
 
     The parameters hold θ'; the base weights are recovered from the current state as
     θ_t = a_t θ'_t + b_t u_t with a_t = (1−η_tλ)/(1−η_t(1+γ_t)λ) and b_t = η_tγ_t/(1−η_t(1+γ_t)λ),
-    kept per parameter (``state[p]["recovery"]``) from the step that applied them, so lr schedules and weight
-    decay keep the two-model identity exactly. It costs one extra pass to rebuild u_{t−1}.
+    kept per parameter (``state[p]["recovery"]`` = (a_t, b_t, β1, β2, ε) of the step that applied
+    them, u_t being rebuilt with that step's betas and ε), so lr, momentum and beta schedules
+    (``OneCycleLR``, ``CyclicLR``) and weight decay keep the two-model identity exactly, and changing
+    ``betas`` between steps moves no base weight. It costs one extra pass to rebuild u_{t−1}.
 
     ``exact=False`` — the official shipped AdamO, an approximation that reuses the current
     denominator d_t and bias correction for removing the old shift::
@@ -78,7 +80,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         loss = self._begin_step(closure)
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
-            states = initialised_states(self, params, recovery=(1.0, 0.0))
+            states = initialised_states(self, params, recovery=(1.0, 0.0, *group["betas"], group["eps"]))
             for state in states:
                 state["step"] += 1
             if group.get("fused", False):
@@ -98,20 +100,25 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
 
     def _exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, decay, foreach = group["lr"], group["weight_decay"], group["foreach"]
-        adam = dict(betas=group["betas"], eps=group["eps"], foreach=foreach)
         overshoot = self._overshoot_at(group, step)
         overshoot_decay = 1.0 - lr * (1.0 + overshoot) * decay
         # θ'_t = d·θ_{t−1} − η(1+γ) u_t with θ_{t−1} = a θ'_{t−1} + b u_{t−1}: u_{t−1} is rebuilt
-        # from the moments before they are updated, and the two scalings merge into one pass.
-        scale, shift = recovery
+        # from the moments before they are updated (with the betas and ε of the step that made it),
+        # and the two scalings merge into one pass.
+        scale, shift, *previous_betas, previous_eps = recovery
         scale_weights(params, scale * overshoot_decay, foreach=foreach)
         if shift != 0:
-            add_direction(params, exp_avgs, exp_avg_sqs, scale=shift * overshoot_decay,
-                          step=step - 1, **adam)
+            add_direction(params, exp_avgs, exp_avg_sqs, scale=shift * overshoot_decay, step=step - 1,
+                          betas=previous_betas, eps=previous_eps, foreach=foreach)
         update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-lr * (1.0 + overshoot), step=step,
-                      **adam)
-        return ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
+                      betas=group["betas"], eps=group["eps"], foreach=foreach)
+        return self._recovery(group, (1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
+
+    @staticmethod
+    def _recovery(group: dict, scale: float, shift: float) -> tuple:
+        """``state["recovery"]``: θ = scale·θ' + shift·u, u built with this step's betas and ε."""
+        return (scale, shift, *group["betas"], group["eps"])
 
     def _approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, foreach = group["lr"], group["foreach"]
@@ -132,20 +139,20 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             weight = momentum_weight
         add_direction(params, combined, exp_avg_sqs, scale=-lr * weight, step=step,
                       betas=group["betas"], eps=group["eps"], foreach=foreach)
-        return (1.0, lr * current)
+        return self._recovery(group, 1.0, lr * current)
 
     def _fused_exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
         overshoot = self._overshoot_at(group, step)
         overshoot_decay = 1.0 - lr * (1.0 + overshoot) * decay
-        scale, shift = recovery
+        scale, shift, previous_beta1, previous_beta2, previous_eps = recovery
         previous = step - 1 if shift != 0 else 1  # no previous direction before the first step
-        scalars = [scale * overshoot_decay, shift * overshoot_decay, 1.0 - beta1**previous,
-                   math.sqrt(1.0 - beta2**previous), 1.0 - beta1**step, math.sqrt(1.0 - beta2**step),
-                   beta1, beta2, lr * (1.0 + overshoot), group["eps"]]
+        scalars = [scale * overshoot_decay, shift * overshoot_decay, 1.0 - previous_beta1**previous,
+                   math.sqrt(1.0 - previous_beta2**previous), 1.0 - beta1**step, math.sqrt(1.0 - beta2**step),
+                   beta1, beta2, lr * (1.0 + overshoot), group["eps"], previous_eps]
         fused_kernels.apply(fused_kernels.overshoot_adamw_exact, scalars, params, grads, exp_avgs,
                             exp_avg_sqs)
-        return ((1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
+        return self._recovery(group, (1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
     def _fused_approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, (beta1, beta2) = group["lr"], group["betas"]
@@ -156,7 +163,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                    1.0 - beta1**step, math.sqrt(1.0 - beta2**step), beta1, beta2, lr, group["eps"]]
         fused_kernels.apply(fused_kernels.overshoot_adamw_approximate, scalars, params, grads,
                             exp_avgs, exp_avg_sqs)
-        return (1.0, lr * current)
+        return self._recovery(group, 1.0, lr * current)
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
@@ -164,11 +171,11 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             params = [p for p in group["params"] if "exp_avg" in self.state.get(p, {})]
             states = [self.state[p] for p in params]
             keys = [(state["step"], state["recovery"]) for state in states]
-            for (step, (scale, shift)), bucket_params, bucket_states in buckets.by_value(
+            for (step, (scale, shift, *betas, eps)), bucket_params, bucket_states in buckets.by_value(
                     keys, params, states):
                 scale_weights(bucket_params, scale, foreach=group["foreach"])
                 if shift != 0:
                     add_direction(bucket_params, [s["exp_avg"] for s in bucket_states],
                                   [s["exp_avg_sq"] for s in bucket_states], scale=shift, step=step,
-                                  betas=group["betas"], eps=group["eps"], foreach=group["foreach"])
+                                  betas=betas, eps=eps, foreach=group["foreach"])
 
