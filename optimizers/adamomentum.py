@@ -22,6 +22,12 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
     this is Adam with ε inside the average. Under pure gradient noise E[m²] → σ²(1−β1)/(1+β1), so
     steps are up to √((1+β1)/(1−β1)) ≈ 4.4× Adam's at β1 = 0.9: learning rates do not transfer 1:1.
 
+    The default ε = 1e-8 is Adam's; the authors' AdaM3 code (github.com/wyzjack/AdaM3, e.g.
+    ``DCGAN_BigGAN/src/AdaM3.py``) defaults to ε = 1e-16. ε is added to v at every step there too, so
+    it accumulates to about ε/(1−β2): 1e-5 here, 1e-13 there, a floor under v that caps the step where
+    m_t is tiny. Pass ``eps=1e-16`` to match their runs. (That file also defaults to a RAdam-style
+    rectified step, ``rectify=True``, which the algorithm above (spec §3) does not have.)
+
     Args:
         params: parameters or param groups.
         lr: η ≥ 0.  betas: (β1, β2), each in [0, 1).  eps: ε > 0.  weight_decay: λ ≥ 0.
