@@ -62,7 +62,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
 
     def _group_tensors(self, group: dict) -> tuple[list, list, list, list]:
         """``(params, grads, buffers, previous shifts)`` of the parameters that have a gradient."""
-        params, grads = parameters_with_gradients(group, type(self).__name__)
+        params, grads = parameters_with_gradients(group, type(self).__name__, complex_supported=True)
         buffers, shifts = [], []
         for param in params:
             state = self.state[param]
