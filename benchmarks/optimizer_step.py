@@ -67,8 +67,11 @@ VARIANTS = {
     "overshoot-adamw[fused]": ("overshoot-adamw", {"fused": True}),
     "overshoot-adamw[exact=False,fused]": ("overshoot-adamw", {"exact": False, "fused": True}),
 }
-GOAL_METHODS = {"overshoot-sgd", "overshoot-adamw", "adamomentum", "msam"}
+GOAL_METHODS = {"overshoot-sgd", "overshoot-adamw", "adamomentum", "msam", "msam-adamw"}
 GOAL_RATIO = 1.10
+BASELINE_KINDS = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+"""torch's implementations of a base method: ``default`` is what torch picks with no argument (on CPU its
+per-tensor loop, on CUDA foreach), the bar for the package's default path; ``fused`` the bar for ``fused=True``."""
 
 # Bytes a fused implementation must move per step, in tensors of the model's size (x 4 bytes per
 # parameter): every tensor read once and every written tensor written once per pass over memory.
@@ -209,8 +212,8 @@ def torch_baselines(initial, gradients) -> dict[str, dict[str, Subject]]:
         ("sgd", "torch SGD", lambda mode: lambda p: torch.optim.SGD(p, momentum=0.9, **sgd, **mode)),
         ("adam", "torch AdamW", lambda mode: lambda p: torch.optim.AdamW(p, **adam, **mode)),
     ]:
-        baselines[family] = {kind: Subject(f"{label} {kind}", make({kind: True}), initial, gradients)
-                             for kind in ("foreach", "fused")}
+        baselines[family] = {kind: Subject(f"{label} {kind}", make(mode), initial, gradients)
+                             for kind, mode in BASELINE_KINDS.items()}
     return baselines
 
 
@@ -234,11 +237,10 @@ def benchmark(methods, repeats, scale, warmup=2) -> tuple[pd.DataFrame, tuple[fl
         fast = Subject(name, package_optimizer(name, family, True), initial, gradients, closure)
         loop = Subject(name, package_optimizer(name, family, False), initial, gradients, closure)
         base = baselines[family]
-        start = (len(base["foreach"].times), len(base["fused"].times))
-        run_rounds([fast, loop, base["foreach"], base["fused"]], repeats, warmup)
-        base_foreach, base_fused = base["foreach"].times[start[0]:], base["fused"].times[start[1]:]
-        subjects.append((name, family, fast.times, loop.times, fast.state_bytes(), base_foreach,
-                         base_fused, closure))
+        start = {kind: len(subject.times) for kind, subject in base.items()}
+        run_rounds([fast, loop, *base.values()], repeats, warmup)
+        base_times = {kind: subject.times[start[kind]:] for kind, subject in base.items()}
+        subjects.append((name, family, fast.times, loop.times, fast.state_bytes(), base_times, closure))
         del fast, loop
         gc.collect()
     # Measured again at the end, the best of both: a burst of load at the start does not count.
@@ -248,7 +250,7 @@ def benchmark(methods, repeats, scale, warmup=2) -> tuple[pd.DataFrame, tuple[fl
     for family in ("sgd", "adam"):
         base = baselines[family]
         if base["foreach"].times:
-            for kind in ("foreach", "fused"):
+            for kind in BASELINE_KINDS:
                 rows.append(_baseline_row(base, kind, parameter_count, triad))
     for gradient_set, total in zip(gradients, checksum):
         if sum(g.sum().item() for g in gradient_set) != total:
@@ -256,26 +258,28 @@ def benchmark(methods, repeats, scale, warmup=2) -> tuple[pd.DataFrame, tuple[fl
     return pd.DataFrame(rows), triad
 
 
-def _row(name, family, times, loop_times, state_bytes, base_foreach, base_fused, closure,
-         baselines, parameter_count, triad):
+def _row(name, family, times, loop_times, state_bytes, base_times, closure, baselines, parameter_count, triad):
     traffic_units = TRAFFIC[registered(name)][0]
     state = state_bytes / parameter_count
     base_state = baselines[family]["foreach"].state_bytes() / parameter_count
-    ratio = median_ratio(times, base_foreach)
+    # The issue's goals: the default path within 10 % of torch's default step, fused=True of torch's fused one.
+    bar = "fused" if VARIANTS.get(name, (name, {}))[1].get("fused") else "default"
+    ratio = median_ratio(times, base_times[bar])
     goal = ""
     if registered(name) in GOAL_METHODS:
-        missed = [what for what, bad in [("time", ratio > GOAL_RATIO),
+        missed = [what for what, bad in [(f"time vs torch {bar}", ratio > GOAL_RATIO),
                                          ("state", state > base_state + 0.01)] if bad]
-        goal = f"missed ({'+'.join(missed)})" if missed else "met"
+        goal = f"missed ({'+'.join(missed)})" if missed else f"met (vs torch {bar})"
     return {
         "method": name,
         "base": "SGD-m" if family == "sgd" else "AdamW",
         "ms/step": median_ms(times),
         "ms/step loop": median_ms(loop_times),
-        "x torch foreach": ratio,
-        "q1-q3": ratio_quartiles(times, base_foreach),
-        "best/best": min(times) / min(base_foreach),
-        "x torch fused": median_ratio(times, base_fused),
+        "x torch default": median_ratio(times, base_times["default"]),
+        "x torch foreach": median_ratio(times, base_times["foreach"]),
+        "q1-q3": ratio_quartiles(times, base_times["foreach"]),
+        "best/best": min(times) / min(base_times["foreach"]),
+        "x torch fused": median_ratio(times, base_times["fused"]),
         "state B/param": state,
         "traffic B/param": traffic_units * FLOAT_BYTES,
         **_bandwidth_percent(traffic_units, parameter_count, times, triad),
@@ -293,6 +297,7 @@ def _baseline_row(base, kind, parameter_count, triad):
         "base": "SGD-m" if "SGD" in label else "AdamW",
         "ms/step": median_ms(subject.times),
         "ms/step loop": float("nan"),
+        "x torch default": median_ratio(subject.times, base["default"].times),
         "x torch foreach": median_ratio(subject.times, base["foreach"].times),
         "q1-q3": ratio_quartiles(subject.times, base["foreach"].times),
         "best/best": min(subject.times) / min(base["foreach"].times),
