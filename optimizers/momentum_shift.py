@@ -5,7 +5,10 @@ gradient at θ'_t = θ_t − c_t b_t and differ only in the scale c_t (η_t·γ 
 ρ/‖b_t‖ for MSAM). This module holds that shared algorithm; the two optimizers supply c_t.
 """
 
+import math
+
 import torch
+from torch.optim.optimizer import _default_to_fused_or_foreach
 
 from . import buckets, fused_kernels, hyperparameters
 from .base_weights import BaseWeightsMixin
@@ -43,13 +46,17 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
     """
 
     stores_shifted_weights = True
+    shift_known_before_buffers = False
+    """True where c_t does not depend on the updated buffers (Overshoot: c_t = η_t γ), so that one pass per tensor
+    can finish it; the fused path needs it too."""
 
-    def __init__(self, params, defaults: dict, foreach: bool = True, fused: bool = False):
+    def __init__(self, params, defaults: dict, foreach: bool | None = None, fused: bool = False):
         defaults = dict(defaults, foreach=foreach, fused=bool(fused))
         super().__init__(params, defaults)
 
-    def _shift_scales(self, groups: list[dict], buffers: list[list[torch.Tensor]]) -> list[float]:
-        """Return c_t per group, given the updated EMA buffers m_t of every group."""
+    def _shift_scales(self, groups: list[dict], momentum_norm: float | None) -> list[float]:
+        """Return c_t per group, given ‖b_t‖ over every parameter of every group (None where
+        ``shift_known_before_buffers``: the scale is needed before the buffers are updated)."""
         raise NotImplementedError
 
     @staticmethod
@@ -94,13 +101,25 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         if self.defaults["fused"]:
             self._fused_step(tensors)
             return loss
-        for group, (params, grads, buffers, previous) in zip(self.param_groups, tensors):
-            update_buffers = _update_buffers_foreach if group["foreach"] else _update_buffers_loop
-            update_buffers(group, params, grads, buffers, previous)
-        shifts = self._shift_scales(self.param_groups, [t[2] for t in tensors])
-        for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
-            update_weights = _update_weights_foreach if group["foreach"] else _update_weights_loop
-            update_weights(group, params, grads, buffers, previous, shift)
+        known = self._shift_scales(self.param_groups, None) if self.shift_known_before_buffers else None
+        multi_tensor = [uses_foreach(group, params) for group, (params, *_) in zip(self.param_groups, tensors)]
+        squared_norm = 0.0
+        for index, (group, (params, grads, buffers, previous)) in enumerate(zip(self.param_groups, tensors)):
+            if multi_tensor[index]:
+                _update_buffers_foreach(group, params, grads, buffers, previous)
+                norms = None if known or not buffers else torch._foreach_norm(buffers)
+            else:
+                norms = _update_loop(group, params, grads, buffers, previous, known[index] if known else None)
+            if norms:
+                squared_norm += (torch.linalg.vector_norm(torch.stack(norms).double()).item()
+                                 / (1.0 - group["momentum"])) ** 2
+        shifts = known or self._shift_scales(self.param_groups, math.sqrt(squared_norm))
+        for group, (params, grads, buffers, previous), shift, foreach in zip(
+                self.param_groups, tensors, shifts, multi_tensor):
+            if foreach:
+                _update_weights_foreach(group, params, grads, buffers, previous, shift)
+            elif not known:
+                _add_step_loop(group, params, buffers, shift)
             for param in params:
                 self.state[param]["applied_shift"] = shift
         return loss
@@ -129,22 +148,31 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                     param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - state["momentum"]))
 
 
-def _update_buffers_loop(group, params, grads, buffers, previous) -> None:
-    """Reference path, literally: θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1}; g_t += λ θ_{t−1};
-    b_t = β b_{t−1} + g_t; θ_t = θ_{t−1} − η b_t. The parameters hold θ_t afterwards."""
-    beta, decay, lr = group["momentum"], group["weight_decay"], group["lr"]
+def _update_loop(group, params, grads, buffers, previous, shift: float | None) -> list[torch.Tensor] | None:
+    """Per-tensor path, the algorithm literally, each tensor finished while it is in cache (torch's default on CPU):
+    θ_{t−1} = θ'_{t−1} + c_{t−1} b_{t−1}; g̃ = g + λθ_{t−1}; m_t = lerp(m_{t−1}, g̃, 1−β); and, when c_t is known
+    (Overshoot), θ'_t = θ_{t−1} − (η + c_t) b_t. Otherwise (MSAM: c_t needs ‖b_t‖) the parameters hold θ_{t−1},
+    ``_add_step_loop`` finishes them, and the norms ‖m_t‖ per tensor, taken while m_t is in cache, are returned.
+    Four tensor operations with weight decay, as ``torch.optim.SGD``'s."""
+    beta, decay = group["momentum"], group["weight_decay"]
+    norms = []
     for param, grad, buffer, previous_shift in zip(params, grads, buffers, previous):
-        param.add_(buffer, alpha=previous_shift / (1.0 - beta))
+        if previous_shift != 0:
+            param.add_(buffer, alpha=previous_shift / (1.0 - beta))
         if decay != 0:
-            grad = grad + decay * param
-        buffer.mul_(beta).add_(grad, alpha=1.0 - beta)
-        param.add_(buffer, alpha=-lr / (1.0 - beta))
+            grad = grad.add(param, alpha=decay)
+        buffer.lerp_(grad, 1.0 - beta)
+        if shift is not None:
+            param.add_(buffer, alpha=-(group["lr"] + shift) / (1.0 - beta))
+        else:
+            norms.append(torch.linalg.vector_norm(buffer))
+    return None if shift is not None else norms
 
 
-def _update_weights_loop(group, params, grads, buffers, previous, shift: float) -> None:
-    """Reference path: θ'_t = θ_t − c_t b_t (the parameters hold θ_t on entry)."""
+def _add_step_loop(group, params, buffers, shift: float) -> None:
+    """θ'_t = θ_{t−1} − (η + c_t) b_t, the parameters holding θ_{t−1} on entry."""
     for param, buffer in zip(params, buffers):
-        param.add_(buffer, alpha=-shift / (1.0 - group["momentum"]))
+        param.add_(buffer, alpha=-(group["lr"] + shift) / (1.0 - group["momentum"]))
 
 
 def _buffer_coefficients(group: dict, previous_shift: float) -> list[float]:
@@ -199,6 +227,14 @@ def _update_weights_foreach(group, params, grads, buffers, previous, shift: floa
         torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum)
         if gradient != 0:
             torch._foreach_add_(shift_params, shift_grads, alpha=-gradient)
+
+
+def uses_foreach(group: dict, params: list[torch.Tensor]) -> bool:
+    """The group's ``foreach``; where it is None, torch's own choice: the multi-tensor path when every parameter is
+    on CUDA (or another accelerator torch supports), the per-tensor loop on CPU."""
+    if group["foreach"] is not None:
+        return bool(group["foreach"])
+    return _default_to_fused_or_foreach(params, differentiable=False)[1]
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

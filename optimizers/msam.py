@@ -1,9 +1,5 @@
 """Momentum-SAM (MSAM) on SGD — Becker, Altrock, Risse, arXiv 2401.12033."""
 
-import math
-
-import torch
-
 from . import hyperparameters
 from .momentum_shift import MomentumShiftSGD, validate_sgd_arguments
 
@@ -37,29 +33,16 @@ class MSAM(MomentumShiftSGD):
         momentum: μ ∈ [0, 1); must be > 0 when rho > 0.
         rho: ρ ≥ 0, the length of the perturbation.
         weight_decay: λ ≥ 0, coupled L2 at the unperturbed weights.
-        foreach: use the multi-tensor fast path (True) or the per-parameter reference path.
+        foreach: the multi-tensor path (True) or the per-tensor loop (False); None (default) chooses as torch
+            does: the loop on CPU, multi-tensor on CUDA.
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.9, rho: float = 0.3,
-                 weight_decay: float = 0.0, *, foreach: bool = True):
+                 weight_decay: float = 0.0, *, foreach: bool | None = None):
         defaults = validate_sgd_arguments(lr, momentum, weight_decay)
         defaults["rho"] = hyperparameters.non_negative("rho", rho)
         self._check_momentum_allows_shift("rho", defaults["rho"], defaults["momentum"])
         super().__init__(params, defaults, foreach)
 
-    def _shift_scales(self, groups, buffers) -> list[float]:
-        norm = _global_momentum_norm(groups, buffers)
-        return [group["rho"] / (norm + NORM_FLOOR) for group in groups]
-
-
-def _global_momentum_norm(groups, buffers) -> float:
-    """‖v‖ over all groups, from the EMA buffers m = (1−μ) v."""
-    squared = 0.0
-    for group, group_buffers in zip(groups, buffers):
-        if not group_buffers:
-            continue
-        norms = torch._foreach_norm(group_buffers) if group["foreach"] else [
-            torch.linalg.vector_norm(b) for b in group_buffers]
-        group_norm = torch.linalg.vector_norm(torch.stack(norms).double()).item()
-        squared += (group_norm / (1.0 - group["momentum"])) ** 2
-    return math.sqrt(squared)
+    def _shift_scales(self, groups, momentum_norm) -> list[float]:
+        return [group["rho"] / (momentum_norm + NORM_FLOOR) for group in groups]

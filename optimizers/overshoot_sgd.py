@@ -39,20 +39,21 @@ class OvershootSGD(MomentumShiftSGD):
         momentum: β ∈ [0, 1); must be > 0 when overshoot > 0.
         overshoot: γ ≥ 0 (the paper recommends 3–7 with β = 0.9).
         weight_decay: λ ≥ 0, coupled L2 at the base weights.
-        foreach: use the multi-tensor fast path (True) or the per-parameter reference path.
+        foreach: the multi-tensor path (True) or the per-tensor loop (False); None (default) chooses as torch
+            does: the loop on CPU, multi-tensor on CUDA.
         fused: one compiled pass per tensor (``fused_kernels``, torch.compile, falling back to
             running them eagerly where compilation fails); overrides ``foreach``. The first step
             pays the compilation (~10 s on a CPU).
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.9, overshoot: float = 5.0,
-                 weight_decay: float = 0.0, *, foreach: bool = True, fused: bool = False):
+                 weight_decay: float = 0.0, *, foreach: bool | None = None, fused: bool = False):
         defaults = validate_sgd_arguments(lr, momentum, weight_decay)
         defaults["overshoot"] = hyperparameters.non_negative("overshoot", overshoot)
         self._check_momentum_allows_shift("overshoot", defaults["overshoot"], defaults["momentum"])
         super().__init__(params, defaults, foreach, fused)
 
-    shift_uses_momentum = False  # c_t = η_t γ
+    shift_known_before_buffers = True  # c_t = η_t γ
 
-    def _shift_scales(self, groups, buffers) -> list[float]:
+    def _shift_scales(self, groups, momentum_norm) -> list[float]:
         return [group["lr"] * group["overshoot"] for group in groups]

@@ -62,14 +62,14 @@ def sgdm(params, lr, **kw):
 class WrongSignOvershootSGD(optimizers.OvershootSGD):
     """Shifts to θ + ηγb, the sign pitfall of spec 1(e)6."""
 
-    def _shift_scales(self, groups, buffers):
+    def _shift_scales(self, groups, momentum_norm):
         return [-group["lr"] * group["overshoot"] for group in groups]
 
 
 class WrongCoefficientOvershootSGD(optimizers.OvershootSGD):
     """Shifts by η(1+γ)b, i.e. confuses the shift with the overshoot model's step."""
 
-    def _shift_scales(self, groups, buffers):
+    def _shift_scales(self, groups, momentum_norm):
         return [group["lr"] * (1 + group["overshoot"]) for group in groups]
 
 
@@ -195,14 +195,14 @@ def test_overshoot_adamw_with_zero_overshoot_is_torch_adamw(exact):
 class NesterovMSAM(optimizers.MSAM):
     """ρ_t = ημ‖v_t‖, i.e. a shift scale ρ_t/‖v_t‖ = ημ: Sutskever-form NAG."""
 
-    def _shift_scales(self, groups, buffers):
+    def _shift_scales(self, groups, momentum_norm):
         return [group["lr"] * group["momentum"] for group in groups]
 
 
 class WrongSignNesterovMSAM(optimizers.MSAM):
     """Perturbs along +v (the sign pitfall of spec 5(e)1)."""
 
-    def _shift_scales(self, groups, buffers):
+    def _shift_scales(self, groups, momentum_norm):
         return [-group["lr"] * group["momentum"] for group in groups]
 
 
