@@ -114,17 +114,19 @@ def _rmsprop(params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
 
 def _sam_over(base: Callable[..., torch.optim.Optimizer]) -> Callable[..., SAM]:
     """The registry constructor of SAM whose base step is registry constructor ``base`` (which validates the
-    base's hyperparameters): ``base``'s hyperparameters, keyword-only, plus ``rho`` (ρ ≥ 0, default 0.05)."""
+    base's hyperparameters): ``base``'s hyperparameters, keyword-only, plus ``rho`` (ρ ≥ 0, default 0.05) and
+    ``max_grad_norm`` (None, or c > 0 to clip each gradient evaluation)."""
 
-    def constructor(params, *, rho: float = 0.05, **hparams) -> SAM:
-        return SAM(params, base, rho=rho, **hparams)
+    def constructor(params, *, rho: float = 0.05, max_grad_norm: float | None = None, **hparams) -> SAM:
+        return SAM(params, base, rho=rho, max_grad_norm=max_grad_norm, **hparams)
 
     signature = inspect.signature(base)
     keyword = inspect.Parameter.KEYWORD_ONLY
     hyperparameter_list = [p.replace(kind=keyword) for name, p in signature.parameters.items() if name != "params"]
     constructor.__signature__ = signature.replace(parameters=[
         signature.parameters["params"], *hyperparameter_list,
-        inspect.Parameter("rho", keyword, default=0.05, annotation=float)], return_annotation=SAM)
+        inspect.Parameter("rho", keyword, default=0.05, annotation=float),
+        inspect.Parameter("max_grad_norm", keyword, default=None, annotation=float | None)], return_annotation=SAM)
     constructor.__name__ = constructor.__qualname__ = f"sam_over{base.__name__}"
     constructor.__doc__ = f"SAM (ρ, default 0.05) whose base step is: {base.__doc__}"
     return constructor

@@ -30,16 +30,27 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
     statistics are updated by both evaluations. The current γ_k and k live in ``param_groups[0]``
     (``"gamma"``, ``"iteration"``); G per parameter in ``state[p]["gradient_difference_ema"]``.
 
+    With ``max_grad_norm`` = c, both gradients ∇J_{B_k}(θ_k) and ∇J_{B_k}(θ_{k+½}) are clipped by
+    ``torch.nn.utils.clip_grad_norm_(all parameters, c)`` right after their evaluation (before weight
+    decay is added), exactly as if the closure clipped after ``backward()``; the steps and Δg use the
+    clipped gradients. Clipping ``.grad`` before ``step(closure)`` has no effect (the closure recomputes
+    it): ``step`` warns once when it finds ``.grad`` changed since the previous step. ``GradScaler`` is
+    refused (it would unscale only the gradients in ``.grad`` before the step); bfloat16 autocast inside
+    the closure needs none.
+
     Args:
         params: parameters or param groups.  lr: the scaling factor α ≥ 0 (the one tuned value).
         nu: ν > 0, the step multiplier where the curvature is not positive.
         beta: β ∈ [0, 1).  min_step, max_step: 0 < m̃ ≤ M̃.  delta: δ ≥ 0 (δ > 0 makes Σα_k² finite).
         weight_decay: λ ≥ 0, coupled L2.  foreach: multi-tensor fast path or reference loop.
+        max_grad_norm: c > 0 to clip each gradient evaluation to global L2 norm c, or None (no clipping).
     """
+
+    _step_supports_amp_scaling = True  # so that GradScaler.step calls step(), which refuses it by name
 
     def __init__(self, params, lr: float, nu: float = 2.0, beta: float = 0.9,
                  min_step: float = 0.5, max_step: float = 2.0, delta: float = 0.001,
-                 weight_decay: float = 0.0, *, foreach: bool = True):
+                 weight_decay: float = 0.0, *, foreach: bool = True, max_grad_norm: float | None = None):
         defaults = {
             "lr": hyperparameters.non_negative("lr", lr),
             "nu": hyperparameters.positive("nu", nu),
@@ -53,6 +64,12 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         if defaults["max_step"] < defaults["min_step"]:
             raise ValueError(f"max_step={max_step!r} is out of range: allowed [min_step={min_step!r}, inf)")
         super().__init__(params, defaults)
+        self.max_grad_norm = None if max_grad_norm is None else hyperparameters.positive("max_grad_norm",
+                                                                                          max_grad_norm)
+
+    def __getstate__(self) -> dict:
+        """What ``copy.deepcopy`` and ``pickle`` keep: torch's three entries and ``max_grad_norm``."""
+        return {**super().__getstate__(), "max_grad_norm": self.max_grad_norm}
 
     def _clip(self, value: float) -> float:
         first = self.param_groups[0]
@@ -68,7 +85,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         gamma = first.setdefault("gamma", self._clip(1.0))
         iteration = first.setdefault("iteration", 0)
 
-        loss = self._begin_step(closure)
+        loss = self._begin_step(closure, recomputes_gradients=True, max_grad_norm=self.max_grad_norm)
         half_steps, first_grads = [], []
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
@@ -82,8 +99,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
             half_steps.append((params, size))
             first_grads.append(grads)
 
-        with torch.enable_grad():
-            closure()
+        self._evaluate(closure, self.max_grad_norm)
         curvature, squared_step = 0.0, 0.0
         for group, (params, size), grads_before in zip(self.param_groups, half_steps, first_grads):
             if not params:
@@ -107,6 +123,7 @@ class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):
         ratio = squared_step / curvature if curvature > 0 else first["nu"]
         first["gamma"] = self._clip(ratio)
         first["iteration"] = iteration + 1
+        self._remember_gradients()
         return loss
 
     def _difference_ema(self, param: torch.Tensor) -> torch.Tensor:

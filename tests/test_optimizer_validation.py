@@ -23,6 +23,7 @@ BAD_VALUES = {
     "eps": [(0.0, "eps", "0.0", "(0, inf"), (-1e-8, "eps", "-1e-08", "(0, inf")],
     "weight_decay": [(-0.01, "weight_decay", "-0.01", "[0, inf")],
     "rho": [(-0.1, "rho", "-0.1", "[0, inf")],
+    "max_grad_norm": [(0.0, "max_grad_norm", "0.0", "(0, inf"), (-1.0, "max_grad_norm", "-1.0", "(0, inf")],
     "overshoot": [(-1.0, "overshoot", "-1.0", "[0, inf")],
     "overshoot_delay": [(-1, "overshoot_delay", "-1", "integers >= 0"),
                         (1.5, "overshoot_delay", "1.5", "integers >= 0")],

@@ -8,9 +8,11 @@ plausible mistake fed to the same comparison, which must reject it.
 """
 
 import copy
+import pickle
 
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
 import optimizers
 from optimizer_problems import (NoisyProblem, assert_different_trajectory, assert_same_trajectory, flat,
@@ -219,6 +221,87 @@ def test_registry_entries_say_what_the_base_is():
         assert base in entry.paper and "SAM" in entry.paper
         assert (entry.gradient_evaluations, entry.needs_closure, entry.stores_shifted_weights) == (2, True, False)
         assert entry.defaults["rho"] == 0.05
-    assert optimizers.info("sam").defaults == dict(lr=None, momentum=0.9, weight_decay=0.0, foreach=None, rho=0.05)
+    assert optimizers.info("sam").defaults == dict(lr=None, momentum=0.9, weight_decay=0.0, foreach=None, rho=0.05,
+                                                   max_grad_norm=None)
     assert optimizers.info("sam-adamw").defaults == dict(
-        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, foreach=None, rho=0.05)
+        lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, foreach=None, rho=0.05, max_grad_norm=None)
+
+
+def copied_by_pickle(objects):
+    return pickle.loads(pickle.dumps(objects))
+
+
+COPIERS = {"deepcopy": copy.deepcopy, "pickle": copied_by_pickle}
+
+
+def steps_taken(optimizer, params, problem, start, count):
+    rows = []
+    for k in range(start, start + count):
+        optimizer.step(problem.closure(params, k))
+        rows.append(flat(params))
+    return torch.stack(rows)
+
+
+def assert_equal_state_dicts(first, second):
+    assert first["param_groups"] == second["param_groups"]
+    assert first["state"].keys() == second["state"].keys()
+    for index, entries in first["state"].items():
+        assert entries.keys() == second["state"][index].keys()
+        assert all(torch.equal(torch.as_tensor(value), torch.as_tensor(second["state"][index][key]))
+                   for key, value in entries.items())
+
+
+@pytest.mark.filterwarnings("ignore:SAM.step.closure. recomputes")  # a copy's first step warns of the copied .grad
+@pytest.mark.parametrize("copier", list(COPIERS))
+@pytest.mark.parametrize("name", list(BASES))
+def test_a_copy_steps_bitwise_like_the_original_and_takes_new_param_groups(name, copier):
+    """deepcopy / pickle of (parameters, SAM) mid-run: an equal optimizer whose next steps, after the same
+    ``add_param_group`` on both, are the original's bit for bit (the new group stepped by the base)."""
+    hparams, _ = BASES[name]
+    problem = NoisyProblem()
+    params = problem.parameters()
+    optimizer = optimizers.SAM(params[:2], TORCH_CLASSES[name], rho=RHO, **hparams)
+    steps_taken(optimizer, params, problem, 0, 4)
+    copied_params, copied = COPIERS[copier]((params, optimizer))
+    assert copied.param_groups is copied.base_optimizer.param_groups and copied.state is copied.base_optimizer.state
+    assert_equal_state_dicts(copied.state_dict(), optimizer.state_dict())
+    for each_params, each in ((params, optimizer), (copied_params, copied)):
+        each.add_param_group({"params": each_params[2:], "lr": 0.01})
+    expected = steps_taken(optimizer, params, problem, 4, 6)
+    assert torch.equal(steps_taken(copied, copied_params, problem, 4, 6), expected)
+    assert not torch.equal(expected[-1][-5:], expected[0][-5:])  # the added group moves
+    assert_equal_state_dicts(copied.state_dict(), optimizer.state_dict())
+
+
+def test_state_dict_hooks_registered_on_sam_fire_once():
+    problem = NoisyProblem()
+    params = problem.parameters()
+    optimizer = optimizers.create("sam", two_groups(params), rho=RHO, lr=0.05)
+    optimizer.step(problem.closure(params, 0))
+    calls = []
+    optimizer.register_state_dict_pre_hook(lambda opt: calls.append("state_dict pre"))
+    optimizer.register_state_dict_post_hook(lambda opt, state: calls.append("state_dict post"))
+    optimizer.register_load_state_dict_pre_hook(lambda opt, state: calls.append("load pre"))
+    optimizer.register_load_state_dict_post_hook(lambda opt: calls.append("load post"))
+    optimizer.load_state_dict(optimizer.state_dict())
+    assert calls == ["state_dict pre", "state_dict post", "load pre", "load post"]
+    assert optimizer.state is optimizer.base_optimizer.state
+    assert optimizer.param_groups is optimizer.base_optimizer.param_groups
+
+
+def test_step_hooks_fire_once_per_sam_step_with_sam_as_the_optimizer():
+    """Global hooks (register_optimizer_step_*_hook) and SAM's own: once per SAM.step,
+    never for the base step inside it."""
+    problem = NoisyProblem()
+    params = problem.parameters()
+    optimizer = optimizers.create("sam", two_groups(params), rho=RHO, lr=0.05)
+    seen = []
+    handles = [register_optimizer_step_pre_hook(lambda opt, a, kw: seen.append(("pre", opt))),
+               register_optimizer_step_post_hook(lambda opt, a, kw: seen.append(("post", opt))),
+               optimizer.register_step_pre_hook(lambda opt, a, kw: seen.append(("own pre", opt)))]
+    try:
+        steps_taken(optimizer, params, problem, 0, 3)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert seen == [("pre", optimizer), ("own pre", optimizer), ("post", optimizer)] * 3
