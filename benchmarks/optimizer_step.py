@@ -1,8 +1,9 @@
 """Times ``optimizer.step()`` of every registered optimizer on ResNet-50's parameter shapes.
 
 For each method it reports the median milliseconds per step of its default path (no ``foreach`` argument:
-the optimizer chooses, as torch's do) and of its multi-tensor path (``foreach=True``), the ratio to torch's foreach and fused implementations of the
-base method (SGD with momentum or AdamW) timed in the same interleaved rounds, the optimizer state
+the optimizer chooses, as torch's do) and of its multi-tensor path (``foreach=True``), the ratios to torch's
+default, foreach and fused implementations of the base method (SGD with momentum or AdamW) timed in the same
+interleaved rounds, the optimizer state
 in bytes per parameter, and the fraction of the machine's memory bandwidth (a STREAM triad measured
 here) that the step reaches, counting the bytes a fused kernel would have to move (see TRAFFIC).
 
