@@ -2,11 +2,10 @@
 
 import torch
 
-from . import buckets
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients
 
 
 class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
@@ -48,7 +47,7 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
             states = initialised_states(self, params)
             for state in states:
                 state["step"] += 1
-            for step, bucket_params, bucket_grads, bucket_states in buckets.by_value(
+            for step, bucket_params, bucket_grads, bucket_states in by_value(
                     [state["step"] for state in states], params, grads, states):
                 self._update(group, step, bucket_params, bucket_grads, bucket_states)
         return loss

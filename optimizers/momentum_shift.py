@@ -10,9 +10,9 @@ import math
 import torch
 from torch.optim.optimizer import _default_to_fused_or_foreach
 
-from . import buckets, fused_kernels, hyperparameters
+from . import fused_kernels, hyperparameters
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients
 
 
 class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
@@ -86,7 +86,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         """m ← m (1−β_t)/(1−β_old) for the buffers stored under another β (momentum schedules)."""
         beta = group["momentum"]
         states = [self.state[param] for param in params]
-        for stored_beta, stale in buckets.by_value([state["momentum"] for state in states], states):
+        for stored_beta, stale in by_value([state["momentum"] for state in states], states):
             if stored_beta == beta:
                 continue
             torch._foreach_mul_([state["exp_avg"] for state in stale], (1.0 - beta) / (1.0 - stored_beta))
@@ -129,7 +129,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         c_t does not depend on the updated buffers (Overshoot: c_t = η_t γ)."""
         shifts = self._shift_scales(self.param_groups, None)
         for group, (params, grads, buffers, previous), shift in zip(self.param_groups, tensors, shifts):
-            for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+            for previous_shift, shift_params, shift_grads, shift_buffers in by_value(
                     previous, params, grads, buffers):
                 scalars = (_buffer_coefficients(group, previous_shift)
                            + _weight_coefficients(group, previous_shift, shift))
@@ -209,7 +209,7 @@ def _update_buffers_foreach(group, params, grads, buffers, previous) -> None:
         if buffers:
             torch._foreach_lerp_(buffers, grads, 1.0 - group["momentum"])
         return
-    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+    for previous_shift, shift_params, shift_grads, shift_buffers in by_value(
             previous, params, grads, buffers):
         momentum, gradient, weight = _buffer_coefficients(group, previous_shift)
         torch._foreach_mul_(shift_buffers, momentum)
@@ -219,7 +219,7 @@ def _update_buffers_foreach(group, params, grads, buffers, previous) -> None:
 
 def _update_weights_foreach(group, params, grads, buffers, previous, shift: float) -> None:
     """Fast path: θ'_t = w_θ θ'_{t−1} − w_m m_t − w_g g_t in at most three passes."""
-    for previous_shift, shift_params, shift_grads, shift_buffers in buckets.by_value(
+    for previous_shift, shift_params, shift_grads, shift_buffers in by_value(
             previous, params, grads, buffers):
         weight, momentum, gradient = _weight_coefficients(group, previous_shift, shift)
         if weight != 1.0:

@@ -2,9 +2,7 @@
 
 from . import hyperparameters
 from .momentum_shift import MomentumShiftSGD, validate_sgd_arguments
-
-NORM_FLOOR = 1e-12
-"""Added to ‖v‖ before dividing, as in the paper's code, so a zero buffer gives no shift."""
+from .tensor_lists import NORM_FLOOR
 
 
 class MSAM(MomentumShiftSGD):

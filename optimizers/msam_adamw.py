@@ -2,12 +2,11 @@
 
 import torch
 
-from . import buckets, hyperparameters
+from . import hyperparameters
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .gradients import add_scaled, parameters_with_gradients
-from .msam import NORM_FLOOR
+from .tensor_lists import NORM_FLOOR, add_scaled, by_value, global_norm, parameters_with_gradients
 
 
 class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
@@ -51,11 +50,11 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             for state in states:
                 state["step"] += 1
             keys = [(state["step"], state["applied_shift"]) for state in states]
-            for (step, previous_shift), bucket_params, bucket_grads, bucket_states in buckets.by_value(
+            for (step, previous_shift), bucket_params, bucket_grads, bucket_states in by_value(
                     keys, params, grads, states):
                 self._adamw_step_from_base(group, step, previous_shift, bucket_params,
                                            bucket_grads, bucket_states)
-        norm = _global_norm([[state["exp_avg"] for state in states] for _, states in updated])
+        norm = global_norm([state["exp_avg"] for _, states in updated for state in states])
         for group, (params, states) in zip(self.param_groups, updated):
             shift = group["rho"] / (norm + NORM_FLOOR)
             add_scaled(params, [state["exp_avg"] for state in states], -shift, group["foreach"])
@@ -82,11 +81,3 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                 state = self.state.get(param, {})
                 if state.get("applied_shift", 0.0) != 0.0:
                     param.add_(state["exp_avg"], alpha=state["applied_shift"])
-
-
-def _global_norm(tensor_lists) -> float:
-    tensors = [t for tensors in tensor_lists for t in tensors]
-    if not tensors:
-        return 0.0
-    norms = torch._foreach_norm(tensors)
-    return torch.linalg.vector_norm(torch.stack([n.double() for n in norms])).item()

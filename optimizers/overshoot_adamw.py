@@ -4,11 +4,11 @@ import math
 
 import torch
 
-from . import buckets, fused_kernels, hyperparameters
+from . import fused_kernels, hyperparameters
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients
 
 
 class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
@@ -88,7 +88,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             else:
                 update = self._exact_step if group["exact"] else self._approximate_step
             keys = [(state["step"], state["recovery"]) for state in states]
-            for (step, recovery), bucket_params, bucket_grads, bucket_states in buckets.by_value(
+            for (step, recovery), bucket_params, bucket_grads, bucket_states in by_value(
                     keys, params, grads, states):
                 exp_avgs = [state["exp_avg"] for state in bucket_states]
                 exp_avg_sqs = [state["exp_avg_sq"] for state in bucket_states]
@@ -171,7 +171,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             params = [p for p in group["params"] if "exp_avg" in self.state.get(p, {})]
             states = [self.state[p] for p in params]
             keys = [(state["step"], state["recovery"]) for state in states]
-            for (step, (scale, shift, *betas, eps)), bucket_params, bucket_states in buckets.by_value(
+            for (step, (scale, shift, *betas, eps)), bucket_params, bucket_states in by_value(
                     keys, params, states):
                 scale_weights(bucket_params, scale, foreach=group["foreach"])
                 if shift != 0:

@@ -6,9 +6,7 @@ import torch
 
 from . import hyperparameters
 from .base_weights import BaseWeightsMixin
-from .gradients import parameters_with_gradients
-
-NORM_FLOOR = 1e-12
+from .tensor_lists import NORM_FLOOR, global_norm, parameters_with_gradients
 
 
 class SAM(BaseWeightsMixin, torch.optim.Optimizer):
@@ -113,8 +111,7 @@ class SAM(BaseWeightsMixin, torch.optim.Optimizer):
         loss = self._begin_step(closure, recomputes_gradients=True, max_grad_norm=self.max_grad_norm)
         groups = [parameters_with_gradients(group, type(self).__name__) for group in self.param_groups]
         grads = [g for _, group_grads in groups for g in group_grads]
-        norm = torch.linalg.vector_norm(torch.stack(
-            [n.double() for n in torch._foreach_norm(grads)])).item() if grads else 0.0
+        norm = global_norm(grads)
         saved = []
         for group, (params, group_grads) in zip(self.param_groups, groups):
             saved.append([p.detach().clone() for p in params])

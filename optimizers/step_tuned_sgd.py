@@ -4,7 +4,7 @@ import torch
 
 from . import hyperparameters
 from .base_weights import BaseWeightsMixin
-from .gradients import add_scaled, parameters_with_gradients
+from .tensor_lists import add_scaled, parameters_with_gradients
 
 
 class StepTunedSGD(BaseWeightsMixin, torch.optim.Optimizer):

@@ -4,7 +4,7 @@ A user compiles the step (as torch's tutorial on compiled optimizers does) and r
 compiled run must give the eager run's weights (stored and base) to float rounding under the schedule — a wrong
 graph would be silent. torch's own AdamW compiles once for the whole schedule (float lrs become symbolic after the
 first change); the package's optimizers still specialise on the lr and on the applied shift (Python-level
-bucketing by float value, ``optimizers/buckets.py``) and so compile one graph per distinct lr: issue 11 item 7, kept
+bucketing by float value, ``optimizers/tensor_lists.by_value``) and so compile one graph per distinct lr: issue 11 item 7, kept
 here as a strict xfail that turns into a failure the day it is fixed. (torch's compiled AdamW itself is not the
 eager one to float64 rounding — 4.5e-7 relative on this problem, cause not investigated — so it is used only for
 its graph count.)

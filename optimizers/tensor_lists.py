@@ -1,7 +1,22 @@
-"""Tensor-list helpers shared by the optimizers: the parameters that have a gradient (sparse
-gradients refused), and θ ← θ + α·t over lists on the multi-tensor or the reference path."""
+"""Tensor-list helpers shared by the optimizers.
+
+- ``parameters_with_gradients``: a group's parameters that have a gradient (sparse gradients refused, complex ones
+  unless the method allows them);
+- ``by_value``: parallel lists split by a per-parameter scalar, for the multi-tensor paths. ``torch._foreach_*`` ops
+  take one scalar per call; where a scalar is kept per parameter (Adam's step count, the shift a parameter was last
+  moved by), parameters that share it are updated together: in a normal run one call;
+- ``add_scaled``: θ ← θ + α·t over lists, multi-tensor or per tensor;
+- ``global_norm`` and ``NORM_FLOOR``: the L2 norm over every tensor of every group, in float64, and the floor added
+  to it before dividing (SAM, MSAM, MSAM-AdamW).
+"""
+
+from collections.abc import Hashable, Iterator, Sequence
 
 import torch
+
+NORM_FLOOR = 1e-12
+"""Added to a global norm before dividing by it, as in the SAM and MSAM papers' code, so a zero vector gives no
+shift."""
 
 
 def parameters_with_gradients(
@@ -43,3 +58,19 @@ def add_scaled(params, tensors, alpha: float, foreach: bool) -> None:
     else:
         for param, tensor in zip(params, tensors):
             param.add_(tensor, alpha=alpha)
+
+
+def global_norm(tensors: Sequence[torch.Tensor]) -> float:
+    """√(Σ_i ‖t_i‖²) over the tensors, accumulated in float64; 0 for an empty list."""
+    if not tensors:
+        return 0.0
+    return torch.linalg.vector_norm(torch.stack([n.double() for n in torch._foreach_norm(list(tensors))])).item()
+
+
+def by_value(keys: Sequence[Hashable], *lists: Sequence) -> Iterator[tuple]:
+    """Yield ``(key, sublist_1, sublist_2, ...)`` for each distinct key, in first-seen order."""
+    groups: dict = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(key, []).append(index)
+    for key, indices in groups.items():
+        yield (key, *[[items[i] for i in indices] for items in lists])
