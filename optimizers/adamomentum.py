@@ -1,11 +1,13 @@
 """AdaMomentum — Wang, Kang, Qin, Wang, Xu, Zhang, Fu, arXiv 2106.11514."""
 
+import math
+
 import torch
 
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import by_value, parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients, uses_foreach
 
 
 class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
@@ -30,11 +32,12 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
     Args:
         params: parameters or param groups.
         lr: η ≥ 0.  betas: (β1, β2), each in [0, 1).  eps: ε > 0.  weight_decay: λ ≥ 0.
-        foreach: multi-tensor fast path (True) or per-parameter reference path.
+        foreach: the multi-tensor path (True) or the per-tensor loop (False); None (default) chooses as torch
+            does: the loop on CPU, multi-tensor on CUDA.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, foreach: bool = True):
+                 weight_decay: float = 0.0, *, foreach: bool | None = None):
         defaults = validate_adam_arguments(lr, betas, eps, weight_decay)
         super().__init__(params, dict(defaults, foreach=foreach))
 
@@ -56,9 +59,25 @@ class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
     def _update(group, step, params, grads, states) -> None:
         exp_avgs = [state["exp_avg"] for state in states]
         exp_avg_sqs = [state["exp_avg_sq"] for state in states]
-        foreach = group["foreach"]
-        scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=foreach)
-        update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach,
+        if not uses_foreach(group, params):
+            _update_loop(group, step, params, grads, exp_avgs, exp_avg_sqs)
+            return
+        scale_weights(params, 1.0 - group["lr"] * group["weight_decay"], foreach=True)
+        update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=True,
                        second_moment_of_momentum=True, eps_inside=group["eps"])
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-group["lr"], step=step,
-                      betas=group["betas"], eps=0.0, foreach=foreach)
+                      betas=group["betas"], eps=0.0, foreach=True)
+
+
+def _update_loop(group, step: int, params, grads, exp_avgs, exp_avg_sqs) -> None:
+    """Per tensor, each finished while it is in cache (torch's default on CPU): θ ← (1−ηλ)θ; m ← lerp(m, g, 1−β1);
+    v ← β2 v + (1−β2) m² + ε; θ ← θ − (η/(1−β1^t)) m / √(v/(1−β2^t))."""
+    (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
+    decay = 1.0 - lr * group["weight_decay"]
+    step_size, correction2_sqrt = lr / (1.0 - beta1**step), math.sqrt(1.0 - beta2**step)
+    for param, grad, exp_avg, exp_avg_sq in zip(params, grads, exp_avgs, exp_avg_sqs):
+        if decay != 1.0:
+            param.mul_(decay)
+        exp_avg.lerp_(grad, 1.0 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(exp_avg, exp_avg, value=1.0 - beta2).add_(eps)
+        param.addcdiv_(exp_avg, exp_avg_sq.sqrt().div_(correction2_sqrt), value=-step_size)

@@ -8,11 +8,10 @@ gradient at θ'_t = θ_t − c_t b_t and differ only in the scale c_t (η_t·γ 
 import math
 
 import torch
-from torch.optim.optimizer import _default_to_fused_or_foreach
 
 from . import fused_kernels, hyperparameters
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import by_value, parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients, uses_foreach
 
 
 class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
@@ -227,14 +226,6 @@ def _update_weights_foreach(group, params, grads, buffers, previous, shift: floa
         torch._foreach_add_(shift_params, shift_buffers, alpha=-momentum)
         if gradient != 0:
             torch._foreach_add_(shift_params, shift_grads, alpha=-gradient)
-
-
-def uses_foreach(group: dict, params: list[torch.Tensor]) -> bool:
-    """The group's ``foreach``; where it is None, torch's own choice: the multi-tensor path when every parameter is
-    on CUDA (or another accelerator torch supports), the per-tensor loop on CPU."""
-    if group["foreach"] is not None:
-        return bool(group["foreach"])
-    return _default_to_fused_or_foreach(params, differentiable=False)[1]
 
 
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:

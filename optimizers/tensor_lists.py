@@ -5,7 +5,7 @@
 - ``by_value``: parallel lists split by a per-parameter scalar, for the multi-tensor paths. ``torch._foreach_*`` ops
   take one scalar per call; where a scalar is kept per parameter (Adam's step count, the shift a parameter was last
   moved by), parameters that share it are updated together: in a normal run one call;
-- ``add_scaled``: θ ← θ + α·t over lists, multi-tensor or per tensor;
+- ``add_scaled``: θ ← θ + α·t over lists, multi-tensor or per tensor; ``uses_foreach``: which of the two;
 - ``global_norm`` and ``NORM_FLOOR``: the L2 norm over every tensor of every group, in float64, and the floor added
   to it before dividing (SAM, MSAM, MSAM-AdamW).
 """
@@ -13,6 +13,7 @@
 from collections.abc import Hashable, Iterator, Sequence
 
 import torch
+from torch.optim.optimizer import _default_to_fused_or_foreach
 
 NORM_FLOOR = 1e-12
 """Added to a global norm before dividing by it, as in the SAM and MSAM papers' code, so a zero vector gives no
@@ -74,3 +75,11 @@ def by_value(keys: Sequence[Hashable], *lists: Sequence) -> Iterator[tuple]:
         groups.setdefault(key, []).append(index)
     for key, indices in groups.items():
         yield (key, *[[items[i] for i in indices] for items in lists])
+
+
+def uses_foreach(group: dict, params: list[torch.Tensor]) -> bool:
+    """The group's ``foreach``; where it is None, torch's own choice: the multi-tensor path when every parameter is
+    on CUDA (or another accelerator torch supports), the per-tensor loop on CPU."""
+    if group["foreach"] is not None:
+        return bool(group["foreach"])
+    return _default_to_fused_or_foreach(params, differentiable=False)[1]
