@@ -5,7 +5,9 @@
     >>> with opt.base_weights():   # evaluate / checkpoint the base, not the shifted, weights
     ...     evaluate(model)
 
-Every optimizer's docstring holds its update equations, momentum convention and defaults.
+Every optimizer's docstring holds its update equations, momentum convention and defaults. ``optimizers.integrations``
+(imported on demand) evaluates, saves and averages at the base weights in Hugging Face's ``Trainer``, Lightning and
+``torch.optim.swa_utils``.
 """
 
 from .adamomentum import AdaMomentum
