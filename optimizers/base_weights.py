@@ -82,8 +82,8 @@ class BaseWeightsMixin:
                 "step would use gradients multiplied by the loss scale. Use bfloat16 autocast inside the "
                 "closure (torch.autocast(device_type, dtype=torch.bfloat16)), which needs no GradScaler"
             )
-        params = [p for group in self.param_groups for p in group["params"]]
         if recomputes_gradients and not getattr(self, "_warned_gradients_replaced", False):
+            params = [p for group in self.param_groups for p in group["params"]]
             after_step = getattr(self, "_gradients_after_step", {})  # param -> (weakref to .grad, its version)
 
             def replaced(param):

@@ -69,28 +69,19 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
     def _group_tensors(self, group: dict) -> tuple[list, list, list, list]:
         """``(params, grads, buffers, previous shifts)`` of the parameters that have a gradient."""
         params, grads = parameters_with_gradients(group, type(self).__name__, complex_supported=True)
-        buffers, shifts = [], []
+        buffers, shifts, stale = [], [], []
         for param in params:
             state = self.state[param]
             if "exp_avg" not in state:
                 state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
                 state["applied_shift"] = 0.0
                 state["momentum"] = group["momentum"]
+            elif state["momentum"] != group["momentum"]:
+                stale.append(state)
             buffers.append(state["exp_avg"])
             shifts.append(state["applied_shift"])
-        self._restate_buffers(group, params)
+        _restate_buffers(stale, group["momentum"])
         return params, grads, buffers, shifts
-
-    def _restate_buffers(self, group: dict, params: list) -> None:
-        """m ← m (1−β_t)/(1−β_old) for the buffers stored under another β (momentum schedules)."""
-        beta = group["momentum"]
-        states = [self.state[param] for param in params]
-        for stored_beta, stale in by_value([state["momentum"] for state in states], states):
-            if stored_beta == beta:
-                continue
-            torch._foreach_mul_([state["exp_avg"] for state in stale], (1.0 - beta) / (1.0 - stored_beta))
-            for state in stale:
-                state["momentum"] = beta
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -145,6 +136,14 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                 state = self.state.get(param, {})
                 if state.get("applied_shift", 0.0) != 0.0:
                     param.add_(state["exp_avg"], alpha=state["applied_shift"] / (1.0 - state["momentum"]))
+
+
+def _restate_buffers(states: list[dict], beta: float) -> None:
+    """m ← m (1−β)/(1−β_old) for buffers stored under another β_old (momentum schedules); they are then in β's units."""
+    for stored_beta, stale in by_value([state["momentum"] for state in states], states):
+        torch._foreach_mul_([state["exp_avg"] for state in stale], (1.0 - beta) / (1.0 - stored_beta))
+        for state in stale:
+            state["momentum"] = beta
 
 
 def _update_loop(group, params, grads, buffers, previous, shift: float | None) -> list[torch.Tensor] | None:

@@ -80,7 +80,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         loss = self._begin_step(closure)
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
-            states = initialised_states(self, params, recovery=(1.0, 0.0, *group["betas"], group["eps"]))
+            states = initialised_states(self, params, recovery=self._recovery(group, 1.0, 0.0))
             for state in states:
                 state["step"] += 1
             if group.get("fused", False):
