@@ -1,13 +1,11 @@
 """AdaMomentum — Wang, Kang, Qin, Wang, Xu, Zhang, Fu, arXiv 2106.11514."""
 
-import math
-
 import torch
 
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import by_value, parameters_with_gradients, uses_foreach
+from .tensor_lists import addcdiv_, addcmul_, by_value, lerp_, parameters_with_gradients, uses_foreach
 
 
 class AdaMomentum(BaseWeightsMixin, torch.optim.Optimizer):
@@ -74,10 +72,10 @@ def _update_loop(group, step: int, params, grads, exp_avgs, exp_avg_sqs) -> None
     v ← β2 v + (1−β2) m² + ε; θ ← θ − (η/(1−β1^t)) m / √(v/(1−β2^t))."""
     (beta1, beta2), lr, eps = group["betas"], group["lr"], group["eps"]
     decay = 1.0 - lr * group["weight_decay"]
-    step_size, correction2_sqrt = lr / (1.0 - beta1**step), math.sqrt(1.0 - beta2**step)
+    step_size, correction2_sqrt = lr / (1.0 - beta1**step), (1.0 - beta2**step) ** 0.5
     for param, grad, exp_avg, exp_avg_sq in zip(params, grads, exp_avgs, exp_avg_sqs):
         if decay != 1.0:
             param.mul_(decay)
-        exp_avg.lerp_(grad, 1.0 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(exp_avg, exp_avg, value=1.0 - beta2).add_(eps)
-        param.addcdiv_(exp_avg, exp_avg_sq.sqrt().div_(correction2_sqrt), value=-step_size)
+        lerp_(exp_avg, grad, 1.0 - beta1)
+        addcmul_(exp_avg_sq.mul_(beta2), exp_avg, exp_avg, 1.0 - beta2).add_(eps)
+        addcdiv_(param, exp_avg, exp_avg_sq.sqrt().div_(correction2_sqrt), -step_size)

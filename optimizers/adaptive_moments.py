@@ -8,23 +8,23 @@ Each function has a per-parameter reference form (``*_loop``) and a multi-tensor
 (``*_foreach``) that the tests hold equal.
 """
 
-import math
-
 import torch
 
 from . import hyperparameters
+from .tensor_lists import add_product_, addcmul_
 
 
 def validate_adam_arguments(lr, betas, eps, weight_decay) -> dict:
     """Checked Adam hyperparameters as a defaults dict."""
     return {
-        "lr": hyperparameters.non_negative("lr", lr),
+        "lr": hyperparameters.learning_rate("lr", lr),
         "betas": hyperparameters.betas_pair("betas", betas),
         "eps": hyperparameters.positive("eps", eps),
         "weight_decay": hyperparameters.non_negative("weight_decay", weight_decay),
     }
 
 
+@torch.compiler.disable  # state is written eagerly (see ``tensor_lists`` on torch.compile)
 def initialised_states(optimizer: torch.optim.Optimizer, params: list[torch.Tensor],
                        **scalars) -> list[dict]:
     """The state dicts of ``params``; on first use zero ``exp_avg``, ``exp_avg_sq``, ``step`` = 0
@@ -55,9 +55,9 @@ def update_moments(exp_avgs, exp_avg_sqs, grads, betas, *, foreach: bool,
             torch._foreach_add_(exp_avg_sqs, eps_inside)
         return
     for exp_avg, exp_avg_sq, grad in zip(exp_avgs, exp_avg_sqs, grads):
-        exp_avg.mul_(beta1).add_(grad, alpha=1.0 - beta1)
+        add_product_(exp_avg.mul_(beta1), grad, 1.0 - beta1)
         source = exp_avg if second_moment_of_momentum else grad
-        exp_avg_sq.mul_(beta2).add_(source * source, alpha=1.0 - beta2).add_(eps_inside)
+        addcmul_(exp_avg_sq.mul_(beta2), source, source, 1.0 - beta2).add_(eps_inside)
 
 
 def add_direction(params, exp_avgs, exp_avg_sqs, *, scale: float, step: int, betas, eps: float,
@@ -69,7 +69,7 @@ def add_direction(params, exp_avgs, exp_avg_sqs, *, scale: float, step: int, bet
     """
     beta1, beta2 = betas
     correction1 = 1.0 - beta1**step
-    correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    correction2_sqrt = (1.0 - beta2**step) ** 0.5
     if foreach:
         denominators = torch._foreach_sqrt(exp_avg_sqs)
         if eps:
@@ -79,7 +79,7 @@ def add_direction(params, exp_avgs, exp_avg_sqs, *, scale: float, step: int, bet
         return
     for param, exp_avg, exp_avg_sq in zip(params, exp_avgs, exp_avg_sqs):
         direction = (exp_avg / correction1) / ((exp_avg_sq / (correction2_sqrt**2)).sqrt() + eps)
-        param.add_(direction, alpha=scale)
+        add_product_(param, direction, scale)
 
 
 def scale_weights(params, factor: float, *, foreach: bool) -> None:

@@ -6,6 +6,8 @@ allowed range, so a wrong configuration fails before any compute.
 
 import math
 
+import torch
+
 
 def check_range(
     name: str,
@@ -37,6 +39,14 @@ def check_range(
 def non_negative(name: str, value: float) -> float:
     """``value`` in [0, inf): learning rates, weight decay, overshoot, rho."""
     return check_range(name, value, low=0.0, high_open=True)
+
+
+def learning_rate(name: str, value: float | torch.Tensor) -> float | torch.Tensor:
+    """``value`` in [0, inf), kept as a tensor where it is one (a 1-element tensor becomes 0-dim), as torch's
+    optimizers keep it: schedulers then update it in place, and ``torch.compile(optimizer.step)`` sees data,
+    not a constant."""
+    number = non_negative(name, value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value)
+    return value.detach().reshape(()) if isinstance(value, torch.Tensor) else number
 
 
 def positive(name: str, value: float) -> float:

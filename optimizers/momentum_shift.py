@@ -9,9 +9,11 @@ import math
 
 import torch
 
+from torch.optim.optimizer import _get_value
+
 from . import fused_kernels, hyperparameters
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import by_value, parameters_with_gradients, uses_foreach
+from .tensor_lists import add_product_, by_value, lerp_, parameters_with_gradients, uses_foreach
 
 
 class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
@@ -42,6 +44,10 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
     ``state[p]["momentum"]``. A step under a new β_t first restates m in its units,
     m ← m (1−β_t)/(1−β_old), so b_t = β_t b_{t−1} + g_t holds exactly as in ``torch.optim.SGD``; and
     ``base_weights()`` removes the shift with the stored β, so changing β between steps moves nothing.
+
+    ``torch.compile(optimizer.step)``: the state is read and written eagerly (``_group_tensors``,
+    ``_record_shifts``), the tensor passes are the per-tensor loop, traced once for a whole lr or
+    momentum schedule (``tensor_lists``).
     """
 
     stores_shifted_weights = True
@@ -66,6 +72,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                 "recovered through the momentum buffer"
             )
 
+    @torch.compiler.disable
     def _group_tensors(self, group: dict) -> tuple[list, list, list, list]:
         """``(params, grads, buffers, previous shifts)`` of the parameters that have a gradient."""
         params, grads = parameters_with_gradients(group, type(self).__name__, complex_supported=True)
@@ -88,7 +95,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
         loss = self._begin_step(closure)
         tensors = [self._group_tensors(group) for group in self.param_groups]
-        if self.defaults["fused"]:
+        if self.defaults["fused"] and not torch.compiler.is_compiling():
             self._fused_step(tensors)
             return loss
         known = self._shift_scales(self.param_groups, None) if self.shift_known_before_buffers else None
@@ -101,18 +108,27 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
             else:
                 norms = _update_loop(group, params, grads, buffers, previous, known[index] if known else None)
             if norms:
-                squared_norm += (torch.linalg.vector_norm(torch.stack(norms).double()).item()
-                                 / (1.0 - group["momentum"])) ** 2
-        shifts = known or self._shift_scales(self.param_groups, math.sqrt(squared_norm))
+                squared_norm = squared_norm + (
+                    torch.linalg.vector_norm(torch.stack(norms).double()) / (1.0 - group["momentum"])) ** 2
+        momentum_norm = None if known else _get_value(torch.as_tensor(squared_norm).sqrt())
+        shifts = known or self._shift_scales(self.param_groups, momentum_norm)
         for group, (params, grads, buffers, previous), shift, foreach in zip(
                 self.param_groups, tensors, shifts, multi_tensor):
             if foreach:
                 _update_weights_foreach(group, params, grads, buffers, previous, shift)
             elif not known:
                 _add_step_loop(group, params, buffers, shift)
-            for param in params:
-                self.state[param]["applied_shift"] = shift
+        self._record_shifts(tensors, momentum_norm)
         return loss
+
+    @torch.compiler.disable
+    def _record_shifts(self, tensors, momentum_norm) -> None:
+        """``state["applied_shift"]`` = c_t of this step for every parameter that was stepped, computed here, eagerly
+        (see ``tensor_lists`` on torch.compile)."""
+        shifts = self._shift_scales(self.param_groups, None if momentum_norm is None else float(momentum_norm))
+        for (params, *_), shift in zip(tensors, shifts):
+            for param in params:
+                self.state[param]["applied_shift"] = float(shift)
 
     def _fused_step(self, tensors) -> None:
         """Buffers and stored weights in one compiled pass per tensor; only for subclasses whose
@@ -125,8 +141,7 @@ class MomentumShiftSGD(BaseWeightsMixin, torch.optim.Optimizer):
                            + _weight_coefficients(group, previous_shift, shift))
                 fused_kernels.apply(fused_kernels.momentum_buffer_and_shifted_weights, scalars,
                                     shift_params, shift_grads, shift_buffers)
-            for param in params:
-                self.state[param]["applied_shift"] = shift
+        self._record_shifts(tensors, None)
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
@@ -156,12 +171,12 @@ def _update_loop(group, params, grads, buffers, previous, shift: float | None) -
     norms = []
     for param, grad, buffer, previous_shift in zip(params, grads, buffers, previous):
         if previous_shift != 0:
-            param.add_(buffer, alpha=previous_shift / (1.0 - beta))
+            add_product_(param, buffer, previous_shift / (1.0 - beta))
         if decay != 0:
-            grad = grad.add(param, alpha=decay)
-        buffer.lerp_(grad, 1.0 - beta)
+            grad = grad.add(param, alpha=decay)  # λ is a constant of the graph: it does not change
+        lerp_(buffer, grad, 1.0 - beta)
         if shift is not None:
-            param.add_(buffer, alpha=-(group["lr"] + shift) / (1.0 - beta))
+            add_product_(param, buffer, -(group["lr"] + shift) / (1.0 - beta))
         else:
             norms.append(torch.linalg.vector_norm(buffer))
     return None if shift is not None else norms
@@ -170,7 +185,7 @@ def _update_loop(group, params, grads, buffers, previous, shift: float | None) -
 def _add_step_loop(group, params, buffers, shift: float) -> None:
     """θ'_t = θ_{t−1} − (η + c_t) b_t, the parameters holding θ_{t−1} on entry."""
     for param, buffer in zip(params, buffers):
-        param.add_(buffer, alpha=-(group["lr"] + shift) / (1.0 - group["momentum"]))
+        add_product_(param, buffer, -(group["lr"] + shift) / (1.0 - group["momentum"]))
 
 
 def _buffer_coefficients(group: dict, previous_shift: float) -> list[float]:
@@ -230,7 +245,7 @@ def _update_weights_foreach(group, params, grads, buffers, previous, shift: floa
 def validate_sgd_arguments(lr: float, momentum: float, weight_decay: float) -> dict:
     """Checked ``lr``, ``momentum`` and ``weight_decay`` as a defaults dict."""
     return {
-        "lr": hyperparameters.non_negative("lr", lr),
+        "lr": hyperparameters.learning_rate("lr", lr),
         "momentum": hyperparameters.momentum_coefficient("momentum", momentum),
         "weight_decay": hyperparameters.non_negative("weight_decay", weight_decay),
     }

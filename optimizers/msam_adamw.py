@@ -6,7 +6,7 @@ from . import hyperparameters
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import NORM_FLOOR, add_scaled, by_value, global_norm, parameters_with_gradients
+from .tensor_lists import NORM_FLOOR, add_scaled, by_value, global_norm, parameters_with_gradients, uses_foreach
 
 
 class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
@@ -56,16 +56,23 @@ class MSAMAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                                            bucket_grads, bucket_states)
         norm = global_norm([state["exp_avg"] for _, states in updated for state in states])
         for group, (params, states) in zip(self.param_groups, updated):
-            shift = group["rho"] / (norm + NORM_FLOOR)
-            add_scaled(params, [state["exp_avg"] for state in states], -shift, group["foreach"])
-            for state in states:
-                state["applied_shift"] = shift
+            add_scaled(params, [state["exp_avg"] for state in states], -group["rho"] / (norm + NORM_FLOOR),
+                       uses_foreach(group, params))
+        self._record_shifts(updated, norm)
         return loss
+
+    @torch.compiler.disable
+    def _record_shifts(self, updated, norm) -> None:
+        """``state["applied_shift"]`` = ρ/(‖m_t‖ + 1e-12) of this step for every parameter that was stepped,
+        computed here, eagerly (see ``tensor_lists`` on torch.compile)."""
+        for group, (_, states) in zip(self.param_groups, updated):
+            for state in states:
+                state["applied_shift"] = group["rho"] / (float(norm) + NORM_FLOOR)
 
     @staticmethod
     def _adamw_step_from_base(group, step, previous_shift, params, grads, states) -> None:
         """w_{t−1} = w̃_{t−1} + c_{t−1} m_{t−1}, then one AdamW step: the parameters hold w_t."""
-        foreach = group["foreach"]
+        foreach = uses_foreach(group, params)
         exp_avgs = [state["exp_avg"] for state in states]
         exp_avg_sqs = [state["exp_avg_sq"] for state in states]
         add_scaled(params, exp_avgs, previous_shift, foreach)

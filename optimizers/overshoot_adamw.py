@@ -8,7 +8,7 @@ from . import fused_kernels, hyperparameters
 from .adaptive_moments import (add_direction, initialised_states, scale_weights, update_moments,
                                validate_adam_arguments)
 from .base_weights import BaseWeightsMixin
-from .tensor_lists import by_value, parameters_with_gradients
+from .tensor_lists import by_value, parameters_with_gradients, uses_foreach
 
 
 class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
@@ -78,12 +78,14 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
     def step(self, closure=None):
         """One update; ``closure`` (optional) re-evaluates the loss and gradients at θ'."""
         loss = self._begin_step(closure)
+        stepped = []
         for group in self.param_groups:
             params, grads = parameters_with_gradients(group, type(self).__name__)
             states = initialised_states(self, params, recovery=self._recovery(group, 1.0, 0.0))
+            stepped.append(states)
             for state in states:
                 state["step"] += 1
-            if group.get("fused", False):
+            if group.get("fused", False) and not torch.compiler.is_compiling():
                 update = self._fused_exact_step if group["exact"] else self._fused_approximate_step
             else:
                 update = self._exact_step if group["exact"] else self._approximate_step
@@ -92,14 +94,28 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                     keys, params, grads, states):
                 exp_avgs = [state["exp_avg"] for state in bucket_states]
                 exp_avg_sqs = [state["exp_avg_sq"] for state in bucket_states]
-                new_recovery = update(group, step, recovery, bucket_params, bucket_grads, exp_avgs,
-                                      exp_avg_sqs)
-                for state in bucket_states:
-                    state["recovery"] = new_recovery
+                update(group, step, recovery, bucket_params, bucket_grads, exp_avgs, exp_avg_sqs)
+        self._record_recovery(stepped)
         return loss
 
+    @torch.compiler.disable
+    def _record_recovery(self, stepped: list[list[dict]]) -> None:
+        """``state["recovery"]`` of this step for every parameter that was stepped, computed here, eagerly (see
+        ``tensor_lists`` on torch.compile): exact, θ = ((1−ηλ)/D) θ' + (ηγ/D) u with D = 1 − η(1+γ)λ; the
+        official approximation, θ = θ' + ηγ u."""
+        for group, states in zip(self.param_groups, stepped):
+            for state in states:
+                lr, decay = float(group["lr"]), group["weight_decay"]
+                overshoot = self._overshoot_at(group, state["step"])
+                if group["exact"]:
+                    overshoot_decay = 1.0 - lr * (1.0 + overshoot) * decay
+                    state["recovery"] = self._recovery(group, (1.0 - lr * decay) / overshoot_decay,
+                                                       lr * overshoot / overshoot_decay)
+                else:
+                    state["recovery"] = self._recovery(group, 1.0, lr * overshoot)
+
     def _exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
-        lr, decay, foreach = group["lr"], group["weight_decay"], group["foreach"]
+        lr, decay, foreach = group["lr"], group["weight_decay"], uses_foreach(group, params)
         overshoot = self._overshoot_at(group, step)
         overshoot_decay = 1.0 - lr * (1.0 + overshoot) * decay
         # θ'_t = d·θ_{t−1} − η(1+γ) u_t with θ_{t−1} = a θ'_{t−1} + b u_{t−1}: u_{t−1} is rebuilt
@@ -113,7 +129,6 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         update_moments(exp_avgs, exp_avg_sqs, grads, group["betas"], foreach=foreach)
         add_direction(params, exp_avgs, exp_avg_sqs, scale=-lr * (1.0 + overshoot), step=step,
                       betas=group["betas"], eps=group["eps"], foreach=foreach)
-        return self._recovery(group, (1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
     @staticmethod
     def _recovery(group: dict, scale: float, shift: float) -> tuple:
@@ -121,7 +136,7 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
         return (scale, shift, *group["betas"], group["eps"])
 
     def _approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
-        lr, foreach = group["lr"], group["foreach"]
+        lr, foreach = group["lr"], uses_foreach(group, params)
         beta1 = group["betas"][0]
         previous, current = self._overshoot_at(group, step - 1), self._overshoot_at(group, step)
         scale_weights(params, 1.0 - lr * group["weight_decay"], foreach=foreach)
@@ -139,7 +154,6 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
             weight = momentum_weight
         add_direction(params, combined, exp_avg_sqs, scale=-lr * weight, step=step,
                       betas=group["betas"], eps=group["eps"], foreach=foreach)
-        return self._recovery(group, 1.0, lr * current)
 
     def _fused_exact_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
@@ -152,7 +166,6 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                    beta1, beta2, lr * (1.0 + overshoot), group["eps"], previous_eps]
         fused_kernels.apply(fused_kernels.overshoot_adamw_exact, scalars, params, grads, exp_avgs,
                             exp_avg_sqs)
-        return self._recovery(group, (1.0 - lr * decay) / overshoot_decay, lr * overshoot / overshoot_decay)
 
     def _fused_approximate_step(self, group, step, recovery, params, grads, exp_avgs, exp_avg_sqs):
         lr, (beta1, beta2) = group["lr"], group["betas"]
@@ -163,7 +176,6 @@ class OvershootAdamW(BaseWeightsMixin, torch.optim.Optimizer):
                    1.0 - beta1**step, math.sqrt(1.0 - beta2**step), beta1, beta2, lr, group["eps"]]
         fused_kernels.apply(fused_kernels.overshoot_adamw_approximate, scalars, params, grads,
                             exp_avgs, exp_avg_sqs)
-        return self._recovery(group, 1.0, lr * current)
 
     @torch.no_grad()
     def _move_to_base(self) -> None:
