@@ -10,10 +10,13 @@ here) that the step reaches, counting the bytes a fused kernel would have to mov
     .venv/bin/python benchmarks/optimizer_step.py --threads 1          # full ResNet-50, ~1.5-2.5 min
     .venv/bin/python benchmarks/optimizer_step.py --methods msam adamw --repeats 5
     .venv/bin/python benchmarks/optimizer_step.py --scale 0.01 --repeats 1  # seconds, smoke check
+    .venv/bin/python benchmarks/optimizer_step.py --device cuda --dtype bfloat16   # on a GPU, in bf16
 
 Gradients are precomputed random tensors shared by every optimizer (read only); no model is run.
 The closure methods (step-tuned-sgd, sam) get a closure that only points ``.grad`` at one of two
 precomputed gradient sets, so their time is the optimizer's own work for two evaluations.
+On CUDA every timed step (and the triad) is bracketed by ``torch.cuda.synchronize``, so it counts the kernels'
+run time, not only their launch.
 """
 
 import argparse
@@ -28,7 +31,6 @@ import torch
 
 import optimizers
 
-FLOAT_BYTES = 4
 
 # --- the workload -------------------------------------------------------------------------------
 
@@ -71,6 +73,7 @@ VARIANTS = {
 }
 GOAL_METHODS = {"overshoot-sgd", "overshoot-adamw", "adamomentum", "msam", "msam-adamw"}
 GOAL_RATIO = 1.10
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BASELINE_KINDS = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 """torch's implementations of a base method: ``default`` is what torch picks with no argument (on CPU its
 per-tensor loop, on CUDA foreach), the bar for the package's default path; ``fused`` the bar for ``fused=True``."""
@@ -110,23 +113,33 @@ def scaled_shapes(scale: float) -> list[tuple[int, ...]]:
     return [(max(1, round(s[0] * scale)),) + s[1:] for s in SHAPES]
 
 
-def triad_bandwidth(elements: int, repeats: int = 10) -> tuple[float, float]:
+def synchronized_seconds(call, device: torch.device) -> float:
+    """Wall seconds of ``call()``, waiting on CUDA for its kernels to finish."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    call()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def triad_bandwidth(elements: int, device: torch.device, dtype: torch.dtype,
+                    repeats: int = 10) -> tuple[float, float]:
     """Best-of-``repeats`` bytes/s of the STREAM triad a = b + s*c and of its in-place form a += s*c.
 
     Both count 12 bytes per element, as STREAM does. The triad's store to a third array also costs
     a read of it (write-allocate) that STREAM does not count; the in-place form, like every
     optimizer update here, writes only what it has read, so it is the higher, fairer ceiling.
     """
-    b, c = torch.rand(elements), torch.rand(elements)
-    a = torch.rand(elements)
+    a, b, c = (torch.rand(elements, device=device, dtype=dtype) for _ in range(3))
     best = {"triad": float("inf"), "in-place": float("inf")}
     for _ in range(repeats):
         for kind, kernel in [("triad", lambda: torch.add(b, c, alpha=3.0, out=a)),
                              ("in-place", lambda: a.add_(c, alpha=1e-9))]:
-            start = time.perf_counter()
-            kernel()
-            best[kind] = min(best[kind], time.perf_counter() - start)
-    return 3 * FLOAT_BYTES * elements / best["triad"], 3 * FLOAT_BYTES * elements / best["in-place"]
+            best[kind] = min(best[kind], synchronized_seconds(kernel, device))
+    element_bytes = a.element_size()
+    return 3 * element_bytes * elements / best["triad"], 3 * element_bytes * elements / best["in-place"]
 
 
 class Subject:
@@ -156,9 +169,7 @@ class Subject:
         with warnings.catch_warnings():
             # The closure methods warn that .grad was replaced before step(closure): here it is, on purpose.
             warnings.filterwarnings("ignore", message=".*recomputes the gradients", category=RuntimeWarning)
-            start = time.perf_counter()
-            self.optimizer.step(self.closure)
-            return time.perf_counter() - start
+            return synchronized_seconds(lambda: self.optimizer.step(self.closure), self.params[0].device)
 
     def state_bytes(self) -> int:
         return sum(t.numel() * t.element_size() for state in self.optimizer.state.values()
@@ -223,16 +234,18 @@ def torch_baselines(initial, gradients) -> dict[str, dict[str, Subject]]:
     return baselines
 
 
-def benchmark(methods, repeats, scale, warmup=2) -> tuple[pd.DataFrame, tuple[float, float]]:
+def benchmark(methods, repeats, scale, warmup=2, device=torch.device("cpu"),
+              dtype=torch.float32) -> tuple[pd.DataFrame, tuple[float, float]]:
     shapes = scaled_shapes(scale)
     parameter_count = sum(torch.Size(s).numel() for s in shapes)
-    generator = torch.Generator().manual_seed(0)
-    initial = [0.05 * torch.randn(s, generator=generator) for s in shapes]
+    generator = torch.Generator().manual_seed(0)  # drawn on the CPU: the same values on every device
+    initial = [(0.05 * torch.randn(s, generator=generator)).to(device, dtype) for s in shapes]
     # Two gradient sets: the closure methods see a different gradient at their second evaluation.
-    gradients = [[1e-3 * torch.randn(s, generator=generator) for s in shapes] for _ in range(2)]
+    gradients = [[(1e-3 * torch.randn(s, generator=generator)).to(device, dtype) for s in shapes] for _ in range(2)]
+    element_bytes = initial[0].element_size()
     checksum = [sum(g.sum().item() for g in gradient_set) for gradient_set in gradients]
     triad_elements = max(2**25 if scale == 1.0 else int(2**25 * scale), 2**16)
-    bandwidths = [triad_bandwidth(triad_elements)]
+    bandwidths = [triad_bandwidth(triad_elements, device, dtype)]
 
     baselines = torch_baselines(initial, gradients)
     subjects = []
@@ -250,21 +263,22 @@ def benchmark(methods, repeats, scale, warmup=2) -> tuple[pd.DataFrame, tuple[fl
         del fast, loop
         gc.collect()
     # Measured again at the end, the best of both: a burst of load at the start does not count.
-    bandwidths.append(triad_bandwidth(triad_elements))
+    bandwidths.append(triad_bandwidth(triad_elements, device, dtype))
     triad = tuple(max(pair) for pair in zip(*bandwidths))
-    rows = [_row(*subject, baselines, parameter_count, triad) for subject in subjects]
+    rows = [_row(*subject, baselines, parameter_count, element_bytes, triad) for subject in subjects]
     for family in ("sgd", "adam"):
         base = baselines[family]
         if base["foreach"].times:
             for kind in BASELINE_KINDS:
-                rows.append(_baseline_row(base, kind, parameter_count, triad))
+                rows.append(_baseline_row(base, kind, parameter_count, element_bytes, triad))
     for gradient_set, total in zip(gradients, checksum):
         if sum(g.sum().item() for g in gradient_set) != total:
             print("warning: an optimizer wrote into the shared gradients", file=sys.stderr)
     return pd.DataFrame(rows), triad
 
 
-def _row(name, family, times, loop_times, state_bytes, base_times, closure, baselines, parameter_count, triad):
+def _row(name, family, times, loop_times, state_bytes, base_times, closure, baselines, parameter_count, element_bytes,
+         triad):
     traffic_units = TRAFFIC[registered(name)][0]
     state = state_bytes / parameter_count
     base_state = baselines[family]["foreach"].state_bytes() / parameter_count
@@ -287,14 +301,14 @@ def _row(name, family, times, loop_times, state_bytes, base_times, closure, base
         "best/best": min(times) / min(base_times["foreach"]),
         "x torch fused": median_ratio(times, base_times["fused"]),
         "state B/param": state,
-        "traffic B/param": traffic_units * FLOAT_BYTES,
-        **_bandwidth_percent(traffic_units, parameter_count, times, triad),
+        "traffic B/param": traffic_units * element_bytes,
+        **_bandwidth_percent(traffic_units * element_bytes * parameter_count, times, triad),
         "goal": goal,
         "note": f"closure: .grad <- precomputed, {closure} evaluations" if closure else "",
     }
 
 
-def _baseline_row(base, kind, parameter_count, triad):
+def _baseline_row(base, kind, parameter_count, element_bytes, triad):
     subject = base[kind]
     label = subject.label.rsplit(" ", 1)[0]
     traffic_units = TRAFFIC[label][0]
@@ -309,16 +323,16 @@ def _baseline_row(base, kind, parameter_count, triad):
         "best/best": min(subject.times) / min(base["foreach"].times),
         "x torch fused": median_ratio(subject.times, base["fused"].times),
         "state B/param": subject.state_bytes() / parameter_count,
-        "traffic B/param": traffic_units * FLOAT_BYTES,
-        **_bandwidth_percent(traffic_units, parameter_count, subject.times, triad),
+        "traffic B/param": traffic_units * element_bytes,
+        **_bandwidth_percent(traffic_units * element_bytes * parameter_count, subject.times, triad),
         "goal": "",
         "note": f"baseline, {len(subject.times)} steps over all rounds",
     }
 
 
-def _bandwidth_percent(traffic_units, parameter_count, times, triad) -> dict:
+def _bandwidth_percent(traffic_bytes, times, triad) -> dict:
     """The step's fused-minimum bytes per median second, in % of the triad and in-place bandwidths."""
-    rate = traffic_units * FLOAT_BYTES * parameter_count / statistics.median(times)
+    rate = traffic_bytes / statistics.median(times)
     return {"% triad BW": 100.0 * rate / triad[0], "% in-place BW": 100.0 * rate / triad[1]}
 
 
@@ -337,10 +351,16 @@ def parse_arguments(argv=None) -> argparse.Namespace:
                         help="fraction of ResNet-50's parameters (161 tensors kept) for quick checks")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
                         help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--device", type=torch.device, default=torch.device("cpu"),
+                        help="where the parameters, gradients and state live (default: cpu; e.g. cuda)")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32",
+                        help="of the parameters, gradients and state (default: float32)")
     parser.add_argument("--csv", metavar="PATH", help="also write the table, with machine info")
     arguments = parser.parse_args(argv)
     if arguments.repeats < 1 or not 0 < arguments.scale <= 1:
         parser.error("--repeats must be >= 1 and --scale in (0, 1]")
+    if arguments.device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {arguments.device} is not available: torch {torch.__version__} sees no CUDA device")
     return arguments
 
 
@@ -351,16 +371,20 @@ def main(argv=None) -> pd.DataFrame:
     print(f"config: methods={' '.join(arguments.methods)}\n        repeats={arguments.repeats} "
           f"scale={arguments.scale} threads={torch.get_num_threads()} csv={arguments.csv}")
     started = time.perf_counter()
-    table, triad = benchmark(arguments.methods, arguments.repeats, arguments.scale)
-    print(f"machine: torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"triad {triad[0] / 1e9:.1f} GB/s, in-place a += s*c {triad[1] / 1e9:.1f} GB/s; {parameters:,} parameters in {len(SHAPES)} tensors "
-          f"(float32); median of {arguments.repeats} interleaved rounds; "
+    table, triad = benchmark(arguments.methods, arguments.repeats, arguments.scale, device=arguments.device,
+                             dtype=DTYPES[arguments.dtype])
+    where = torch.cuda.get_device_name(arguments.device) if arguments.device.type == "cuda" else \
+        f"CPU, {torch.get_num_threads()} threads"
+    print(f"machine: torch {torch.__version__}, {where}, "
+          f"triad {triad[0] / 1e9:.1f} GB/s, in-place a += s*c {triad[1] / 1e9:.1f} GB/s; {parameters:,} parameters "
+          f"in {len(SHAPES)} tensors ({arguments.dtype}); median of {arguments.repeats} interleaved rounds; "
           f"{time.perf_counter() - started:.0f} s")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}", na_rep="-"))
     if arguments.csv:
         table.assign(torch=torch.__version__, threads=torch.get_num_threads(),
                      triad_gb_per_s=triad[0] / 1e9,
                      in_place_gb_per_s=triad[1] / 1e9, parameters=parameters, scale=arguments.scale,
+                     device=str(arguments.device), dtype=arguments.dtype,
                      repeats=arguments.repeats).to_csv(arguments.csv, index=False)
     return table
 

@@ -50,3 +50,25 @@ def test_tiny_run_writes_one_row_per_method_and_baseline(benchmark_module, tmp_p
     assert state["msam"] == pytest.approx(4.0) and state["sgdm"] == pytest.approx(4.0)
     assert state["overshoot-adamw[exact=False]"] == pytest.approx(8.0, abs=0.01)
     assert table.loc[table["method"] == "sam", "note"].str.contains("closure").all()
+
+
+def test_bfloat16_halves_the_bytes_counted_per_parameter(benchmark_module, tmp_path):
+    threads = torch.get_num_threads()
+    tables = {}
+    try:
+        for dtype in ("float32", "bfloat16"):
+            benchmark_module.main(["--scale", "0.002", "--repeats", "1", "--threads", "1", "--methods", "msam",
+                                   "--dtype", dtype, "--csv", str(tmp_path / f"{dtype}.csv")])
+            tables[dtype] = pd.read_csv(tmp_path / f"{dtype}.csv").set_index("method")
+    finally:
+        torch.set_num_threads(threads)
+    for column in ("traffic B/param", "state B/param"):
+        assert (tables["bfloat16"][column] * 2).to_dict() == pytest.approx(tables["float32"][column].to_dict())
+    assert set(tables["bfloat16"]["dtype"]) == {"bfloat16"} and set(tables["bfloat16"]["device"]) == {"cpu"}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where CUDA is absent")
+def test_an_absent_cuda_device_is_refused_before_any_timing(benchmark_module, capsys):
+    with pytest.raises(SystemExit):
+        benchmark_module.main(["--device", "cuda", "--scale", "0.002", "--repeats", "1"])
+    assert "sees no CUDA device" in capsys.readouterr().err
