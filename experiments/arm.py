@@ -3,6 +3,7 @@
     python -m experiments.arm --spec '<arm JSON>' --runs results/<experiment>/runs \\
         --out results/<experiment>/arms/<workload>/<method>.json
     python -m experiments.arm --spec '[<arm JSON>, ...]' ... --out results/<experiment>/jobs/<group>.json
+    python -m experiments.arm ... --gpus 8 --nodes 2     # each run on 2 nodes x 8 GPUs (experiments.launch)
 
 Tuning runs every grid point on every tuning seed and picks the point with the best median final metric (a
 diverged seed counts as the worst value; ``experiments.statistics.choose``); a chosen point on the edge of its grid
@@ -13,8 +14,10 @@ at each evaluation run's final base weights are computed here too (``experiments
 
 Every run keeps its own directory ``results/<experiment>/runs/<workload>/<method>/<phase>/<point>/seed<k>/``,
 resumes from its checkpoint and is bitwise deterministic; running them in one process only saves the start-up
-(imports, data decoding) that one process per run would repeat. The output JSON (its format:
-``experiments/reports/__init__.py``) is written last and atomically: its presence means the arm finished.
+(imports, data decoding) that one process per run would repeat. With ``--gpus`` N > 1 or ``--nodes`` M > 1 each
+run is started as torchrun processes instead (``experiments.launch``); the record read back is the same. The output
+JSON (its format: ``experiments/reports/__init__.py``) is written last and atomically: its presence means the arm
+finished.
 """
 
 import argparse
@@ -28,16 +31,17 @@ from tqdm import tqdm
 from experiments import atomic, protocol, statistics
 from experiments import run_directory as files
 from experiments.config import ConfigError, validate
-from experiments.train import run
+from experiments.launch import Placement, train
 
 
 def run_record(arm: protocol.Arm, point: dict, seed: int, directory: str, data_workers: int = 0,
-               spectrum: bool = False) -> dict:
-    """Train one run (or read it back if finished) and return what the reports need of it; with ``spectrum``, also
-    the top Hessian eigenvalues at its final base weights (``arm.hessian``; null for a diverged run)."""
+               spectrum: bool = False, placement: Placement = Placement()) -> dict:
+    """Train one run on ``placement`` (or read it back if finished) and return what the reports need of it; with
+    ``spectrum``, also the top Hessian eigenvalues at its final base weights (``arm.hessian``; null for a diverged
+    run)."""
     started = time.perf_counter()
     config = validate({**protocol.run_values(arm, point, seed), "data_workers": data_workers})
-    summary = run(config, directory, restart_if_changed=True)
+    summary = train(config, directory, placement)
     seconds = time.perf_counter() - started
     metric = summary["metric"]
     records = files.read_metrics(os.path.join(directory, files.METRICS))
@@ -67,8 +71,9 @@ def final_spectrum(directory: str, config, arm: protocol.Arm) -> dict:
     return hessian.final_model_eigenvalues(directory, config, **arm.hessian)
 
 
-def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: int = 0) -> dict:
-    """Tune (when the arm has a grid), evaluate, and return the arm's result JSON."""
+def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: int = 0,
+               placement: Placement = Placement()) -> dict:
+    """Tune (when the arm has a grid), evaluate, and return the arm's result JSON; each run on ``placement``."""
     tuning_jobs = [(point, seed) for point in arm.points for seed in arm.tuning_seeds] if arm.tuned else []
     bar = tqdm(total=len(tuning_jobs) + len(arm.evaluation_seeds), unit="run", file=sys.stdout,
                desc=f"{arm.experiment} {arm.workload}/{arm.method}", mininterval=5)
@@ -76,7 +81,7 @@ def arm_result(arm: protocol.Arm, reused: dict | None, root: str, data_workers: 
     def record(phase: str, point: dict, seed: int) -> dict:
         directory = os.path.join(root, arm.workload, arm.method, phase, protocol.point_name(point), f"seed{seed}")
         spectrum = phase == "evaluation" and arm.hessian is not None
-        result = run_record(arm, point, seed, directory, data_workers, spectrum)
+        result = run_record(arm, point, seed, directory, data_workers, spectrum, placement)
         bar.update()
         return result
 
@@ -120,11 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="the arm's result JSON")
     parser.add_argument("--data-workers", type=int, default=0, help="DataLoader workers per run (never changes "
                         "results)")
+    parser.add_argument("--gpus", type=int, default=0, help="GPUs of this job on each node: with more than 1, each "
+                        "run is that many torchrun processes, one per GPU (without CUDA, gloo processes on the CPU; "
+                        "default: 0, each run in this process)")
+    parser.add_argument("--nodes", type=int, default=1, help="nodes of this job: with more than 1, each run is "
+                        "started on all of them through srun (needs a SLURM allocation; default: 1)")
     arguments = parser.parse_args(argv)
     spec = json.loads(arguments.spec)
     reused = files.read_json(arguments.reuse) if arguments.reuse else None
     try:  # one arm, or a list of them (grouped jobs): then the output is the list of their results
-        results = [arm_result(protocol.Arm(**arm), reused, arguments.runs, arguments.data_workers)
+        placement = Placement(gpus=arguments.gpus, nodes=arguments.nodes)
+        results = [arm_result(protocol.Arm(**arm), reused, arguments.runs, arguments.data_workers, placement)
                    for arm in (spec if isinstance(spec, list) else [spec])]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -5,6 +5,8 @@ with equal shards every process applies the update of the whole batch. Process 0
 process reads the checkpoint when resuming, so on several nodes the run directory must be on a shared filesystem.
 
     torchrun --nproc-per-node 8 -m experiments.train --task ... --out DIR
+
+The pipeline's training jobs start their runs this way when given several GPUs or nodes (``experiments.launch``).
 """
 
 import dataclasses

@@ -1,6 +1,7 @@
 """The training jobs of every experiment: one job per arm (workload x method) tunes and evaluates it in one process
 (or, for an experiment with ``jobs: per-method`` or ``per-experiment``, one job per method or one for all its arms),
-and the speed job.
+and the speed job. A training job's resources ``gpu`` (per node) and ``nodes``, set by the profile, say how each run
+is started: in the job's process, or as torchrun processes on its GPUs and nodes (``experiments.launch``).
 
 A job's inputs are the code it runs — the harness, its optimizer's modules, its task's family module — and, for an
 arm that reuses another arm's chosen point, that arm's result. Its protocol (the arm as JSON) is a parameter, so a
@@ -36,6 +37,8 @@ rule arm:
         python=PYTHON,
         runs="results/{experiment}/runs",
         data_workers=lambda wildcards, threads: threads - 1,  # the job's other threads load data
+        gpus=lambda wildcards, resources: resources.get("gpu", 0),  # > 1: each run as torchrun processes
+        nodes=lambda wildcards, resources: resources.get("nodes", 1),  # > 1: through srun (the SLURM profile)
     log:
         "logs/{experiment}/arms/{workload}/{method}.log",
     benchmark:
@@ -46,7 +49,8 @@ rule arm:
         ENVIRONMENT
     shell:
         "OMP_NUM_THREADS={threads} {params.python} -m experiments.arm --spec {params.spec:q} {params.reuse} "
-        "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
+        "--runs {params.runs} --data-workers {params.data_workers} --gpus {params.gpus} --nodes {params.nodes} "
+        "--out {output} > {log} 2>&1"
 
 
 rule arm_group:
@@ -61,6 +65,8 @@ rule arm_group:
         python=PYTHON,
         runs="results/{experiment}/runs",
         data_workers=lambda wildcards, threads: threads - 1,
+        gpus=lambda wildcards, resources: resources.get("gpu", 0),
+        nodes=lambda wildcards, resources: resources.get("nodes", 1),
     log:
         "logs/{experiment}/jobs/{group}.log",
     benchmark:
@@ -71,7 +77,8 @@ rule arm_group:
         ENVIRONMENT
     shell:
         "OMP_NUM_THREADS={threads} {params.python} -m experiments.arm --spec {params.spec:q} "
-        "--runs {params.runs} --data-workers {params.data_workers} --out {output} > {log} 2>&1"
+        "--runs {params.runs} --data-workers {params.data_workers} --gpus {params.gpus} --nodes {params.nodes} "
+        "--out {output} > {log} 2>&1"
 
 
 rule speed:
