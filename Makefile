@@ -1,7 +1,7 @@
 # One-command set-up. `make reproduce` and `make test` create .venv when absent, install the
 # pinned stack (requirements.lock, also used as pip constraints so torch stays 2.13.0 CPU) and
 # the embedded data, then run. A second run installs nothing: the stamps below are up to date.
-# Root-only pieces (Fashion-MNIST from Debian, LaTeX, Chromium) live in `make system-deps`.
+# Root-only pieces (Fashion-MNIST from Debian, LaTeX, Chromium, SLURM for its test) live in `make system-deps`.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -23,7 +23,7 @@ help:
 	@echo "make smoke        set up, then run the whole pipeline on tiny sizes (< 3 min)"
 	@echo "make lint         snakemake --lint of the pipeline (CI runs it)"
 	@echo "make archive      the results as one verifiable .tar.gz (results/inertia-archive.tar.gz)"
-	@echo "make system-deps  root: Debian Fashion-MNIST, LaTeX and Chromium (apt-get)"
+	@echo "make system-deps  root: Debian Fashion-MNIST, LaTeX, Chromium, SLURM (munge, slurmctld, slurmd; apt-get)"
 	@echo "make benchmark    time optimizer steps on ResNet-50 shapes"
 	@echo "make lock         re-pin requirements.lock and environment.yml from .venv"
 
@@ -65,7 +65,8 @@ system-deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make system-deps needs root (apt-get): run it with sudo"; exit 1; fi
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist latexmk \
-		texlive-latex-recommended texlive-fonts-recommended texlive-pictures lmodern chromium
+		texlive-latex-recommended texlive-fonts-recommended texlive-pictures lmodern chromium \
+		munge slurmctld slurmd slurm-client
 
 benchmark: setup
 	$(BIN)/python benchmarks/optimizer_step.py

@@ -48,6 +48,17 @@ include: "workflow/rules/html_report.smk"
 include: "workflow/rules/paper.smk"
 
 
+localrules:  # CPU-only, minutes at most: run by the main Snakemake, never submitted to a cluster (profiles/slurm)
+    protocol,
+    theory,
+    report,
+    environment,
+    report_pages,
+    theory_pages,
+    paper,
+    archive,
+
+
 RESULTS = [*rules.theory.output, *expand("results/{experiment}/verdict.md", experiment=EXPERIMENTS)]
 
 
