@@ -155,8 +155,8 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
     metrics = None
     try:
         checkpoint_path = os.path.join(out, files.CHECKPOINT)
-        if os.path.exists(checkpoint_path):
-            progress = resume(files.load_checkpoint(checkpoint_path), network, optimizer, scheduler, process)
+        if files.has_checkpoint(out):
+            progress = resume(files.load_latest_checkpoint(out, log.info), network, optimizer, scheduler, process)
             log.info("resumed %s at step %d of %d", out, progress.step, config.steps)
         else:
             progress = Progress()
@@ -326,24 +326,37 @@ def reestimation_batches(task, config: RunConfig) -> DataLoader:
 
 
 def rng_state(device: torch.device) -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+    """This process's RNG states (torch's CPU and CUDA, numpy's, Python's) as tensors and plain data, which
+    ``torch.load(weights_only=True)`` accepts; ``restore_rng_state`` puts them back exactly."""
+    name, key, position, has_gauss, cached_gaussian = np.random.get_state()
+    version, internal_state, gauss_next = random.getstate()
+    return {"torch": torch.get_rng_state(),
+            "numpy": (name, torch.from_numpy(key.astype(np.int64)), int(position), int(has_gauss),
+                      float(cached_gaussian)),
+            "python": (version, torch.tensor(internal_state, dtype=torch.int64), gauss_next),
             "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+
+
+def restore_rng_state(state: dict) -> None:
+    """Set the generators to ``state`` (from ``rng_state``): they then draw what they drew after it was taken."""
+    torch.set_rng_state(state["torch"])
+    name, key, position, has_gauss, cached_gaussian = state["numpy"]
+    np.random.set_state((name, key.numpy().astype(np.uint32), position, has_gauss, cached_gaussian))
+    version, internal_state, gauss_next = state["python"]
+    random.setstate((version, tuple(internal_state.tolist()), gauss_next))
+    if state["cuda"] is not None:
+        torch.cuda.set_rng_state(state["cuda"])
 
 
 def resume(checkpoint: dict, network, optimizer, scheduler, process) -> Progress:
     """Restore the training state of ``checkpoint`` into the given objects; returns its progress."""
     if len(checkpoint["rng"]) != process.world_size:
-        raise RuntimeError(f"the checkpoint was written by {len(checkpoint['rng'])} processes, this run has "
-                           f"{process.world_size}; resume with the same number or start a new --out")
+        raise ConfigError(f"the checkpoint was written by {len(checkpoint['rng'])} processes, this run has "
+                          f"{process.world_size}; resume with the same number or start a new --out")
     network.load_state_dict(checkpoint["training_model"] or checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
-    state = checkpoint["rng"][process.rank]
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if state["cuda"] is not None:
-        torch.cuda.set_rng_state(state["cuda"])
+    restore_rng_state(checkpoint["rng"][process.rank])
     return Progress(**checkpoint["progress"])
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from experiments import run_directory
 from local_slurm import local_slurm, missing_programs, PACKAGES, PARTITION
 from test_pipeline import FASHION_MNIST, project_copy
 
@@ -95,7 +96,7 @@ def metrics(run: Path) -> list:
 
 
 def model_tensors(run: Path) -> dict[str, torch.Tensor]:
-    checkpoint = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    checkpoint = run_directory.load_checkpoint(str(run / "checkpoint.pt"))
     return checkpoint["model"]
 
 
