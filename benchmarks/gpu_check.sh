@@ -8,9 +8,9 @@
 #                  skip for "no CUDA device" fails this check on a CUDA machine)
 #   training       the full profile's Overshoot mnist5k-vae job type (method sgdo-5: overshoot-sgd, momentum 0.9,
 #                  overshoot 5, lr 0.001, batch 64) for TRAIN_STEPS steps; it must finish, not diverge, and lower
-#                  the test loss. experiments.train has no AMP option, so this runs in float32.
-#   throughput     benchmarks/optimizer_step.py on ResNet-50's parameters: each of our optimizers' step time over
-#                  torch's fused base step (SGD-m or AdamW, fused=True); the goal is at most 1.10
+#                  the test loss; float32 weights, forward passes under bf16 autocast (--autocast bfloat16).
+#   throughput     benchmarks/optimizer_step.py on ResNet-50's parameters, float32 and bfloat16: each of our
+#                  optimizers' step time over torch's fused base step (SGD-m or AdamW, fused=True); goal: at most 1.10
 #   determinism    two identical short runs end with bitwise-equal model tensors (SHA-256 of every tensor of the
 #                  checkpoint); a third with another seed must differ (the check can fail)
 #
@@ -33,7 +33,7 @@ case "$DEVICE" in
 esac
 mkdir -p "$OUT"
 TRAINING=(--task mnist5k-vae --optimizer overshoot-sgd --lr 0.001 --momentum 0.9 --overshoot 5 --batch-size 64
-          --schedule constant --device "$DEVICE")
+          --schedule constant --device "$DEVICE" --autocast bfloat16)
 
 cuda_tests() {
   local status=0
@@ -66,25 +66,24 @@ EOF
 }
 
 throughput() {
-  local device=()
-  if [ "$DEVICE" != cpu ]; then
-    if ! "$PYTHON" benchmarks/optimizer_step.py --help | grep -q -- "--device"; then
-      echo "benchmarks/optimizer_step.py has no --device option: it times CPU steps only"; return 1
-    fi
-    device=(--device "$DEVICE")
-  fi
-  "$PYTHON" benchmarks/optimizer_step.py "${device[@]}" "${BENCHMARK[@]}" --methods "${GOAL_METHODS[@]}" \
-    --csv "$OUT/optimizer_step.csv"
-  "$PYTHON" - "$OUT/optimizer_step.csv" "$GOAL_RATIO" > "$OUT/throughput.result" <<'EOF'
+  local dtype
+  for dtype in float32 bfloat16; do
+    "$PYTHON" benchmarks/optimizer_step.py --device "$DEVICE" --dtype "$dtype" "${BENCHMARK[@]}" \
+      --methods "${GOAL_METHODS[@]}" --csv "$OUT/optimizer_step-$dtype.csv"
+  done
+  "$PYTHON" - "$GOAL_RATIO" "$OUT"/optimizer_step-*.csv > "$OUT/throughput.result" <<'EOF'
 import sys
 import pandas as pd
 
-table, goal = pd.read_csv(sys.argv[1]), float(sys.argv[2])
-ours = table[~table["method"].str.startswith("torch ")]
-print(", ".join(f"{row.method} x{row['x torch fused']:.2f}" for _, row in ours.iterrows()))
-missed = ours[ours["x torch fused"] > goal]
-if len(missed):
-    sys.exit(f"over {goal} x torch's fused step: {', '.join(missed['method'])}")
+goal, missed = float(sys.argv[1]), []
+for path in sys.argv[2:]:
+    table = pd.read_csv(path)
+    ours = table[~table["method"].str.startswith("torch ")]
+    print(f"{table['dtype'][0]}: " + ", ".join(f"{row.method} x{row['x torch fused']:.2f}"
+                                             for _, row in ours.iterrows()))
+    missed += [f"{method} ({table['dtype'][0]})" for method in ours[ours["x torch fused"] > goal]["method"]]
+if missed:
+    sys.exit(f"over {goal} x torch's fused step: {', '.join(missed)}")
 EOF
   cat "$OUT/throughput.result"
 }

@@ -45,14 +45,16 @@ class RunConfig:
     target_split: str | None = None  # eval set watched for target and best metrics; None: the task's first
     batch_norm_batches: int = 20  # training batches to re-estimate BatchNorm statistics at base weights
     dtype: str = "float32"  # float32 | float64 (float64 for exactness checks)
+    autocast: str = "none"  # none | bfloat16: forward passes under torch.autocast (weights and state stay in dtype)
     device: str = "auto"  # auto (cuda if available) | cpu | cuda
     data_workers: int = 0  # DataLoader worker processes for loading data (never changes results)
 
 
 SCHEDULES = ("constant", "cosine", "multistep")
 DTYPES = ("float32", "float64")
+AUTOCASTS = ("none", "bfloat16")  # float16 would need a GradScaler, which the closure methods refuse
 DEVICES = ("auto", "cpu", "cuda")
-TEXT_FIELDS = ("task", "optimizer", "schedule", "dtype", "device", "data_root", "target_split")
+TEXT_FIELDS = ("task", "optimizer", "schedule", "dtype", "autocast", "device", "data_root", "target_split")
 FIELDS = {field.name: field for field in dataclasses.fields(RunConfig)}
 
 
@@ -166,6 +168,10 @@ def validate(values: dict) -> RunConfig:
     config.optimizer = choice("optimizer", config.optimizer, optimizers.available())
     config.schedule = choice("schedule", config.schedule, SCHEDULES)
     config.dtype = choice("dtype", config.dtype, DTYPES)
+    config.autocast = choice("autocast", config.autocast, AUTOCASTS)
+    if config.autocast != "none" and config.dtype != "float32":
+        raise ConfigError(f"autocast={config.autocast!r} with dtype={config.dtype!r} is not allowed; allowed: "
+                          "autocast with dtype float32 (mixed precision keeps float32 weights), or autocast none")
     config.device = choice("device", config.device, DEVICES)
     config.lr = number("lr", config.lr, minimum=0.0)
     config.seed = integer("seed", config.seed, minimum=0)

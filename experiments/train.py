@@ -174,7 +174,8 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
             return wall_seconds_before + time.perf_counter() - started
 
         def evaluate_and_record() -> None:
-            with evaluation_weights(network, optimizer, shifted, batch_norm_batches, device, dtype):
+            with mixed_precision(config, device), evaluation_weights(network, optimizer, shifted,
+                                                                     batch_norm_batches, device, dtype):
                 results = evaluate(network, task, config, process, device, dtype)
             track(progress, results, task, config)
             record = {"kind": "eval", "step": progress.step, "wall_time": elapsed(),
@@ -189,7 +190,8 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
             if process.is_main:
                 progress.metrics_bytes = metrics.length_on_disk()
                 progress.wall_seconds = elapsed()
-                with evaluation_weights(network, optimizer, shifted, batch_norm_batches, device, dtype):
+                with mixed_precision(config, device), evaluation_weights(network, optimizer, shifted,
+                                                                         batch_norm_batches, device, dtype):
                     evaluated_model = {k: v.detach().clone() for k, v in network.state_dict().items()}
                 files.save_checkpoint(checkpoint_path, {
                     "model": evaluated_model,  # base weights: what to evaluate or fine-tune
@@ -206,7 +208,8 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
         def closure():
             # Under SVAG the gradient of c₁L(B₁) + c₂L(B₂); the loss returned and logged is L(B₁).
             optimizer.zero_grad(set_to_none=True)
-            losses = [task.loss(model(inputs), targets) for inputs, targets in step_batches]
+            with mixed_precision(config, device):
+                losses = [task.loss(model(inputs), targets) for inputs, targets in step_batches]
             svag.objective(losses, config.svag).backward()
             return losses[0]
 
@@ -220,9 +223,10 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
                 step_batches = [prepared(*next(batches), progress.step * batches_per_step + offset)
                                 for offset in range(batches_per_step)]
                 learning_rate = optimizer.param_groups[0]["lr"]
-                base_loss = (distributed.mean_over_processes(
-                    base_weight_loss(network, optimizer, task, *step_batches[0], device).double()).item()
-                    if shifted else None)  # outside the timed step: it is logging, not training
+                with mixed_precision(config, device):  # outside the timed step: it is logging, not training
+                    base_loss = (distributed.mean_over_processes(
+                        base_weight_loss(network, optimizer, task, *step_batches[0], device).double()).item()
+                        if shifted else None)
                 step_started = time.perf_counter()
                 loss = optimizer.step(closure)
                 scheduler.step()
@@ -257,6 +261,13 @@ def train(config: RunConfig, task, out: str, process: distributed.Process) -> di
         if metrics is not None:
             metrics.close()
         close_log(log)
+
+
+def mixed_precision(config: RunConfig, device: torch.device):
+    """The context of every forward pass: with ``autocast: bfloat16``, ``torch.autocast`` in bfloat16 (matrix
+    products and convolutions in bf16, losses and reductions in float32; weights, gradients and optimizer state stay
+    in the run's dtype); with ``none``, no change."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.autocast == "bfloat16")
 
 
 def learning_rate_factor(config: RunConfig):

@@ -169,10 +169,26 @@ def test_warmup_and_multistep_follow_torch_schedulers_and_the_closed_form(tmp_pa
         [0.1 * min(1, done / 6) * 0.5 * (1 + math.cos(math.pi * done / 30)) for done in range(30)], rel=1e-6)
 
 
+def test_bfloat16_autocast_runs_the_forward_passes_in_bf16_and_stays_bit_reproducible(tmp_path):
+    """``--autocast bfloat16``: the first step's loss (same weights, same batch) moves by bf16 rounding only; the
+    weights and the optimizer state stay float32; two such runs are bit-identical."""
+    for name in ("mixed", "again"):
+        assert run(tmp_path / name, *OVERSHOOT, "--autocast", "bfloat16") == 0
+    assert run(tmp_path / "float32", *OVERSHOOT) == 0
+    mixed, again, full = (comparable(tmp_path / name) for name in ("mixed", "again", "float32"))
+    assert mixed == again
+    first_loss = [next(r["loss"] for r in result[0] if r["kind"] == "train") for result in (mixed, full)]
+    assert first_loss[0] != first_loss[1] and first_loss[0] == pytest.approx(first_loss[1], rel=2**-7)
+    checkpoint = run_directory.load_checkpoint(str(tmp_path / "mixed" / "checkpoint.pt"))
+    tensors = [*checkpoint["model"].values(), *(value for state in checkpoint["optimizer"]["state"].values()
+                                                 for value in state.values() if torch.is_tensor(value))]
+    assert {tensor.dtype for tensor in tensors if tensor.is_floating_point()} == {torch.float32}
+
+
 def test_a_run_stored_before_a_field_existed_counts_as_that_fields_default(tmp_path, capsys):
     assert run(tmp_path, *OVERSHOOT) == 0
     stored = json.loads((tmp_path / "config.json").read_text())
-    for name in ("svag", "warmup_steps", "milestones", "decay_factor"):
+    for name in ("svag", "warmup_steps", "milestones", "decay_factor", "autocast"):
         del stored[name]
     (tmp_path / "config.json").write_text(json.dumps(stored))
     assert run(tmp_path, *OVERSHOOT) == 0
