@@ -68,7 +68,7 @@ def test_bfloat16_halves_the_bytes_counted_per_parameter(benchmark_module, tmp_p
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal where CUDA is absent")
-def test_an_absent_cuda_device_is_refused_before_any_timing(benchmark_module, capsys):
+def test_an_absent_gpu_is_refused_before_any_timing(benchmark_module, capsys):
     with pytest.raises(SystemExit):
         benchmark_module.main(["--device", "cuda", "--scale", "0.002", "--repeats", "1"])
     assert "sees no CUDA device" in capsys.readouterr().err
