@@ -33,7 +33,7 @@ from experiments import launch, run_directory, train
 from experiments.launch import Placement
 from optimizer_problems import SENSIBLE
 from test_distributed import ENVIRONMENT
-from test_resume import Interrupted
+from test_resume import Interrupted, interrupt_after_checkpoint
 from test_train import OVERSHOOT, comparable, run
 
 # ``run(out, *OVERSHOOT)`` trains test_train's TINY run (30 steps, a checkpoint every 10) with overshoot-sgd, whose
@@ -99,21 +99,6 @@ def test_optimizer_state_survives_a_weights_only_load_and_gives_the_same_next_st
     step(resumed_model, resumed, inputs, targets)
     for original, restored in zip(model.parameters(), resumed_model.parameters()):
         assert torch.equal(original, restored)
-
-
-def interrupt_after_checkpoint(monkeypatch, number: int) -> None:
-    """Make the run stop (raise Interrupted) right after its ``number``-th checkpoint; later runs save normally."""
-    save = run_directory.save_checkpoint
-    saves = []
-
-    def save_then_maybe_stop(path, checkpoint):
-        save(path, checkpoint)
-        saves.append(path)
-        if len(saves) == number:
-            monkeypatch.setattr(run_directory, "save_checkpoint", save)
-            raise Interrupted
-
-    monkeypatch.setattr(run_directory, "save_checkpoint", save_then_maybe_stop)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ never needs a GPU. ``benchmarks/gpu_check.sh`` selects them with ``-k cuda``.
 """
 
 import os
-import socket
 import subprocess
 
 import pytest
@@ -19,6 +18,7 @@ import torch
 
 from experiments import launch, run_directory, train
 from experiments.launch import Placement
+from local_slurm import free_port
 
 ARGUMENTS = ["--task", "digits-mlp", "--task-option", "width=16", "--steps", "20", "--batch-size", "32",
              "--eval-every", "10", "--checkpoint-every", "20", "--dtype", "float64", "--device", "cpu"]
@@ -55,12 +55,6 @@ def test_two_processes_match_one(optimizer, tmp_path):
     subprocess.run([*launch.torchrun(Placement(gpus=2)), "-m", "experiments.train", *ARGUMENTS, *optimizer,
                     "--out", str(two)], check=True, capture_output=True, env=ENVIRONMENT)
     assert_same_training(one, two, processes=2)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def two_nodes(arguments: list[list[str]], out) -> list[str]:

@@ -54,15 +54,19 @@ class Interrupted(Exception):
     """Stands for a kill right after a checkpoint was written."""
 
 
-def interrupt_after_first_checkpoint(monkeypatch) -> None:
+def interrupt_after_checkpoint(monkeypatch, number: int = 1) -> None:
+    """Make the run stop (raise Interrupted) right after its ``number``-th checkpoint; later runs save normally."""
     save = run_directory.save_checkpoint
+    saves = []
 
-    def save_then_stop(path, checkpoint):
+    def save_then_maybe_stop(path, checkpoint):
         save(path, checkpoint)
-        monkeypatch.setattr(run_directory, "save_checkpoint", save)  # the resumed run saves normally
-        raise Interrupted
+        saves.append(path)
+        if len(saves) == number:
+            monkeypatch.setattr(run_directory, "save_checkpoint", save)
+            raise Interrupted
 
-    monkeypatch.setattr(run_directory, "save_checkpoint", save_then_stop)
+    monkeypatch.setattr(run_directory, "save_checkpoint", save_then_maybe_stop)
 
 
 @pytest.mark.parametrize("options", [
@@ -76,7 +80,7 @@ def test_interrupted_run_resumes_to_identical_results(options, tmp_path, monkeyp
     arguments = ["--task", "digits-mlp", "--task-option", "width=16", "--task-option", "train_size=256",
                  "--steps", "40", "--batch-size", "16", "--eval-every", "5", "--checkpoint-every", "10", *options]
     interrupted, uninterrupted = tmp_path / "interrupted", tmp_path / "uninterrupted"
-    interrupt_after_first_checkpoint(monkeypatch)
+    interrupt_after_checkpoint(monkeypatch)
     with pytest.raises(Interrupted):
         train.main([*arguments, "--out", str(interrupted)])
     with open(interrupted / "metrics.jsonl", "a") as metrics:
